@@ -1,0 +1,1 @@
+"""awsdb: cluster-aware layer over DB-API drivers."""

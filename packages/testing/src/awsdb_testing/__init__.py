@@ -1,0 +1,1 @@
+"""awsdb-testing: local emulated Aurora clusters, fault injection and plugin test kit."""

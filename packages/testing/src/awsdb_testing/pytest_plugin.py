@@ -1,0 +1,1 @@
+"""pytest plugin of awsdb-testing: fixtures for local emulated clusters (requested explicitly)."""

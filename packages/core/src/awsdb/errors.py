@@ -12,7 +12,7 @@ active driver's ``OperationalError``, through one class made once per driver by
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from typing import NamedTuple
 
 __all__ = [
     "DataError",
@@ -103,8 +103,7 @@ class FailoverFailedError(FailoverError):
     sqlstate = "08001"
 
 
-@dataclass(frozen=True)
-class DriverFailoverErrors:
+class DriverFailoverErrors(NamedTuple):
     """The failover outcome classes bound to one driver's ``OperationalError``."""
 
     success: type[FailoverSuccessError]

@@ -1,0 +1,287 @@
+"""The PEP 249 connection wrapper and the driver calls at the end of each chain."""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from awsdb._cursor import AwsWrapperCursor
+from awsdb.errors import InterfaceError, NotSupportedError
+
+if TYPE_CHECKING:
+    from awsdb._pipeline import Layer
+    from awsdb._service import PluginService
+    from awsdb.drivers import DriverDialect
+
+__all__ = ["AwsWrapperConnection", "driver_terminal"]
+
+
+def _missing(method: str, target: Any) -> NotSupportedError:
+    return NotSupportedError(f"{type(target).__qualname__} does not support {method}")
+
+
+def driver_terminal(driver: DriverDialect) -> Callable[[str], Layer]:
+    """Return ``make(method)`` building the layer that performs the real driver call."""
+
+    def make(method: str) -> Layer:
+        owner, _, rest = method.partition(".")
+        name, _, suffix = rest.partition(".")
+        if method == "Connection.autocommit":
+            return lambda t, a, k: driver.get_autocommit(t)
+        if method == "Connection.autocommit.set":
+            return lambda t, a, k: driver.set_autocommit(t, a[0])
+        if method == "Connection.read_only":
+            return lambda t, a, k: driver.get_read_only(t)
+        if method == "Connection.read_only.set":
+            return lambda t, a, k: driver.set_read_only(t, a[0])
+        if method == "Connection.execute":
+            return _connection_execute
+        if name == "__enter__":
+            return lambda t, a, k: t.__enter__() if hasattr(t, "__enter__") else t
+        if name == "__exit__":
+            return lambda t, a, k: t.__exit__(*a) if hasattr(t, "__exit__") else t.close()
+        if name == "__next__":
+            return lambda t, a, k: next(t)
+        if suffix == "set":
+            return lambda t, a, k: setattr(t, name, a[0])
+        if owner == "Cursor" and name in {"description", "rowcount", "arraysize", "lastrowid"}:
+            return lambda t, a, k: getattr(t, name, None)
+
+        def call(target: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+            try:
+                fn = getattr(target, name)
+            except AttributeError:
+                raise _missing(method, target) from None
+            return fn(*args, **kwargs)
+
+        return call
+
+    return make
+
+
+def _connection_execute(target: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    execute = getattr(target, "execute", None)
+    if execute is not None:
+        return execute(*args, **kwargs)
+    cur = target.cursor()  # drivers without the psycopg shortcut (mysql-connector)
+    cur.execute(*args, **kwargs)
+    return cur
+
+
+class AwsWrapperConnection:
+    """A DB-API connection over a driver connection, with the connection's plugins.
+
+    Create it with :func:`awsdb.connect` or :meth:`connect`. Every DB-API entry point goes
+    through its compiled plugin chain; a method no plugin subscribes to calls the driver
+    directly. Attributes awsdb does not define are forwarded to the driver connection,
+    unseen by plugins.
+    """
+
+    def __init__(self, service: PluginService) -> None:
+        self._service = service
+        self._chains = service.chains
+        self._closed = False
+        self._cursors: weakref.WeakSet[AwsWrapperCursor] = weakref.WeakSet()
+        service.on_switch(self._retire_cursors)
+
+    @classmethod
+    def connect(
+        cls, target: Callable[..., Any], conninfo: str = "", **props: Any
+    ) -> AwsWrapperConnection:
+        """Connect through ``target`` (e.g. ``psycopg.Connection.connect``); AWS-wrapper
+        compatible entry point. See :func:`awsdb.connect`."""
+        from awsdb._connect import connect
+
+        return connect(target, conninfo, **props)
+
+    def _retire_cursors(self) -> None:
+        for cursor in list(self._cursors):
+            cursor._poison()
+        self._cursors = weakref.WeakSet()
+
+    def _call(self, method: str, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        raw = self._service.current_connection
+        chain = self._chains.get(method)
+        if chain is None:
+            try:
+                fn = getattr(raw, name)
+            except AttributeError:
+                raise _missing(method, raw) from None
+            return fn(*args, **kwargs)
+        return chain(raw, args, kwargs)
+
+    # --- identity ------------------------------------------------------------------------
+
+    @property
+    def target_connection(self) -> Any:
+        """The current driver connection (changes after failover)."""
+        return self._service.current_connection
+
+    @property
+    def plugin_service(self) -> PluginService:
+        """The per-connection service plugins use (for tools and tests)."""
+        return self._service
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` ran or the driver connection is closed."""
+        if self._closed:
+            return True
+        raw = self._service.current_connection
+        return raw is None or self._service.driver.is_closed(raw)
+
+    def is_closed(self) -> bool:
+        """Same as :attr:`closed` (AWS wrapper name)."""
+        return self.closed
+
+    # --- DB-API ----------------------------------------------------------------------
+
+    def cursor(self, *args: Any, **kwargs: Any) -> AwsWrapperCursor:
+        """A new wrapper cursor (driver arguments passed on)."""
+        if self._closed:
+            raise InterfaceError("the awsdb connection is closed")
+        raw = self._call("Connection.cursor", "cursor", args, kwargs)
+        cur = AwsWrapperCursor(self, raw)
+        self._cursors.add(cur)
+        return cur
+
+    def execute(self, query: Any, params: Any = None, **kwargs: Any) -> AwsWrapperCursor:
+        """Create a cursor, execute ``query`` on it and return it (psycopg shortcut)."""
+        if self._closed:
+            raise InterfaceError("the awsdb connection is closed")
+        args = (query,) if params is None else (query, params)
+        raw = self._service.current_connection
+        chain = self._chains.get("Connection.execute")
+        raw_cursor = (
+            _connection_execute(raw, args, kwargs) if chain is None else chain(raw, args, kwargs)
+        )
+        cur = AwsWrapperCursor(self, raw_cursor)
+        self._cursors.add(cur)
+        return cur
+
+    def commit(self) -> None:
+        """Commit the current transaction."""
+        self._call("Connection.commit", "commit", (), {})
+
+    def rollback(self) -> None:
+        """Roll back the current transaction."""
+        self._call("Connection.rollback", "rollback", (), {})
+
+    def close(self) -> None:
+        """Close the connection and release the plugins' per-connection resources."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            if self._service.current_connection is not None:
+                self._call("Connection.close", "close", (), {})
+        finally:
+            self._service.release()
+
+    @property
+    def autocommit(self) -> bool:
+        """The autocommit flag (through the ``Connection.autocommit`` chain)."""
+        chain = self._chains.get("Connection.autocommit")
+        raw = self._service.current_connection
+        if chain is None:
+            return self._service.driver.get_autocommit(raw)
+        return bool(chain(raw, (), {}))
+
+    @autocommit.setter
+    def autocommit(self, value: bool) -> None:
+        chain = self._chains.get("Connection.autocommit.set")
+        raw = self._service.current_connection
+        if chain is None:
+            self._service.driver.set_autocommit(raw, value)
+        else:
+            chain(raw, (value,), {})
+
+    def set_autocommit(self, value: bool) -> None:
+        """Set :attr:`autocommit` (AWS wrapper / psycopg name)."""
+        self.autocommit = value
+
+    @property
+    def read_only(self) -> bool:
+        """The read-only flag (through the ``Connection.read_only`` chain)."""
+        chain = self._chains.get("Connection.read_only")
+        raw = self._service.current_connection
+        if chain is None:
+            return self._service.driver.get_read_only(raw)
+        return bool(chain(raw, (), {}))
+
+    @read_only.setter
+    def read_only(self, value: bool) -> None:
+        chain = self._chains.get("Connection.read_only.set")
+        raw = self._service.current_connection
+        if chain is None:
+            self._service.driver.set_read_only(raw, value)
+        else:
+            chain(raw, (value,), {})
+
+    def set_read_only(self, value: bool) -> None:
+        """Set :attr:`read_only` (AWS wrapper / psycopg name)."""
+        self.read_only = value
+
+    # --- two-phase commit --------------------------------------------------------------
+
+    def xid(self, format_id: int, gtrid: str, bqual: str) -> Any:
+        """A transaction id for the ``tpc_*`` methods (driver's own type)."""
+        return self._call("Connection.xid", "xid", (format_id, gtrid, bqual), {})
+
+    def tpc_begin(self, xid: Any) -> None:
+        """Begin a two-phase transaction."""
+        self._call("Connection.tpc_begin", "tpc_begin", (xid,), {})
+
+    def tpc_prepare(self) -> None:
+        """Prepare the two-phase transaction."""
+        self._call("Connection.tpc_prepare", "tpc_prepare", (), {})
+
+    def tpc_commit(self, xid: Any = None) -> None:
+        """Commit a two-phase transaction."""
+        self._call("Connection.tpc_commit", "tpc_commit", () if xid is None else (xid,), {})
+
+    def tpc_rollback(self, xid: Any = None) -> None:
+        """Roll back a two-phase transaction."""
+        self._call("Connection.tpc_rollback", "tpc_rollback", () if xid is None else (xid,), {})
+
+    def tpc_recover(self) -> Any:
+        """List prepared two-phase transactions."""
+        return self._call("Connection.tpc_recover", "tpc_recover", (), {})
+
+    # --- context manager ---------------------------------------------------------------
+
+    def __enter__(self) -> AwsWrapperConnection:
+        chain = self._chains.get("Connection.__enter__")
+        if chain is not None:
+            chain(self._service.current_connection, (), {})
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """Leave like the driver does (psycopg: commit or roll back, then close)."""
+        if self._closed:
+            return
+        raw = self._service.current_connection
+        try:
+            chain = self._chains.get("Connection.__exit__")
+            if chain is not None:
+                chain(raw, exc, {})
+            elif hasattr(raw, "__exit__"):
+                raw.__exit__(*exc)
+            else:
+                raw.close()
+        finally:
+            self._closed = True
+            self._service.release()
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") or name == "_service":
+            raise AttributeError(name)
+        return getattr(self._service.current_connection, name)
+
+    def __repr__(self) -> str:
+        host = self._service.current_host
+        where = host.url if host is not None else "?"
+        state = "closed" if self._closed else "open"
+        codes = ",".join(type(p).__name__ for p in self._service.plugins) or "no plugins"
+        return f"<awsdb.AwsWrapperConnection {state} to {where} via {self._service.driver.code} ({codes})>"

@@ -1,0 +1,176 @@
+"""Driver dialect for psycopg 3."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from awsdb.drivers._base import DriverDialect, ErrorKind
+from awsdb.resolver import get_resolver
+
+if TYPE_CHECKING:
+    from awsdb.hosts import HostInfo
+    from awsdb.properties import Properties
+
+__all__ = ["PsycopgDialect"]
+
+# SQLSTATE classes and codes that mean "the connection or host is lost" (prefix match).
+_NETWORK_CLASSES = ("08", "53", "58", "XX", "F0")
+_NETWORK_CODES = frozenset({"57P01", "57P02", "57P03"})  # listed one by one, never "57"
+_TIMEOUT_CODES = frozenset({"57014", "57P05"})  # query_canceled, idle_session_timeout
+_LOGIN_CODES = frozenset({"28000", "28P01"})
+_READ_ONLY_CODES = frozenset({"25006"})
+_AUTH_PHRASES = ("password authentication failed", "PAM authentication failed")
+_LOCALLY_CLOSED = "the connection is closed"
+
+# awsdb property -> libpq keyword
+_KEEPALIVE_MAP = {
+    "tcp_keepalive_time": "keepalives_idle",
+    "tcp_keepalive_interval": "keepalives_interval",
+    "tcp_keepalive_probes": "keepalives_count",
+}
+
+
+class PsycopgDialect(DriverDialect):
+    """psycopg 3 (``psycopg.connect`` / ``psycopg.Connection.connect``)."""
+
+    code: ClassVar[str] = "psycopg"
+    family: ClassVar[str] = "pg"
+    threadsafety: ClassVar[int] = 2
+    paramstyle: ClassVar[str] = "pyformat"
+    default_port: ClassVar[int | None] = 5432
+    database_key: ClassVar[str] = "dbname"
+
+    @classmethod
+    def matches(cls, target: Callable[..., Any]) -> bool:
+        """True for psycopg 3 connect functions and connection classes."""
+        module = getattr(target, "__module__", "") or ""
+        return module == "psycopg" or module.startswith("psycopg.")
+
+    def connect_kwargs(self, host: HostInfo, props: Properties) -> dict[str, Any]:
+        """libpq keywords: database → dbname, timeouts and keepalives mapped, resolver applied."""
+        kwargs = super().connect_kwargs(host, props)
+        if "database" in kwargs and "dbname" not in kwargs:
+            kwargs["dbname"] = kwargs.pop("database")
+        connect_timeout = props.get("connect_timeout")
+        if connect_timeout is not None:
+            kwargs["connect_timeout"] = max(1, round(float(connect_timeout)))
+        keepalive = props.get("tcp_keepalive")
+        if keepalive is not None:
+            kwargs["keepalives"] = 1 if keepalive else 0
+        for prop, key in _KEEPALIVE_MAP.items():
+            value = props.get(prop)
+            if value is not None:
+                kwargs[key] = int(value)
+        socket_timeout = props.get("socket_timeout")
+        if socket_timeout is not None and float(socket_timeout) > 0:
+            # Detect a dead peer, not a slow statement: unacknowledged data times out after
+            # socket_timeout, and keepalives catch a peer that stopped answering while we wait
+            # for a reply. Explicit libpq/awsdb keepalive settings win.
+            seconds = float(socket_timeout)
+            kwargs.setdefault("tcp_user_timeout", int(seconds * 1000))
+            kwargs.setdefault("keepalives", 1)
+            kwargs.setdefault("keepalives_idle", max(1, int(seconds)))
+            kwargs.setdefault("keepalives_interval", 1)
+            kwargs.setdefault("keepalives_count", 3)
+        address = get_resolver().override(host.host)
+        if address is not None:
+            kwargs["hostaddr"] = address
+        return kwargs
+
+    def in_transaction(self, conn: Any) -> bool:
+        """True unless libpq reports the session idle."""
+        from psycopg.pq import TransactionStatus
+
+        return bool(conn.info.transaction_status != TransactionStatus.IDLE)
+
+    def is_closed(self, conn: Any) -> bool:
+        """Closed locally or broken."""
+        return bool(conn.closed or conn.broken)
+
+    def abort(self, conn: Any) -> None:
+        """Shut the socket down under a blocked owner; the owner then closes the connection."""
+        try:
+            fd = conn.fileno()
+        except Exception:  # already closed: nothing to abort
+            return
+        sock = socket.socket(fileno=fd)
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        finally:
+            sock.detach()  # release the wrapper without closing the descriptor
+
+    def run_aux_query(
+        self,
+        conn: Any,
+        sql: str,
+        params: Sequence[object] | None = None,
+        timeout_s: float = 5.0,
+    ) -> list[tuple[Any, ...]]:
+        """Run under a local ``statement_timeout``, leaving the transaction state as found.
+
+        Outside a transaction the statement runs in its own transaction block that is
+        rolled back; inside one it runs in a savepoint (without the timeout, which would
+        outlive the savepoint), so a failing probe cannot abort the user's transaction.
+        """
+        if self.in_transaction(conn):
+            with conn.transaction(), conn.cursor() as cur:
+                cur.execute(sql, params)
+                return [tuple(r) for r in cur.fetchall()] if cur.description else []
+        autocommit = conn.autocommit
+        try:
+            with conn.cursor() as cur:
+                if autocommit:
+                    cur.execute("BEGIN")
+                cur.execute(
+                    "SELECT pg_catalog.set_config('statement_timeout', %s, true)",
+                    (str(max(1, int(timeout_s * 1000))),),
+                )
+                cur.execute(sql, params)
+                rows = [tuple(r) for r in cur.fetchall()] if cur.description else []
+        finally:
+            if not conn.closed and not conn.broken:
+                conn.rollback() if not autocommit else conn.execute("ROLLBACK")
+        return rows
+
+    def operational_error(self) -> type[BaseException]:
+        """``psycopg.OperationalError``."""
+        import psycopg
+
+        return psycopg.OperationalError
+
+    def classify(self, exc: BaseException) -> ErrorKind:
+        """SQLSTATE prefix rules of aurora-facts §4.1, typed errors first."""
+        import psycopg
+        from psycopg import errors as e
+
+        if isinstance(exc, e.ConnectionTimeout):
+            return ErrorKind.NETWORK
+        if isinstance(exc, e.QueryCanceled | TimeoutError):
+            return ErrorKind.TIMEOUT
+        if not isinstance(exc, psycopg.Error):
+            return ErrorKind.OTHER
+        state = exc.sqlstate
+        if state:
+            if state in _TIMEOUT_CODES:
+                return ErrorKind.TIMEOUT
+            if state in _NETWORK_CODES or state.startswith(_NETWORK_CLASSES):
+                return ErrorKind.NETWORK
+            if state in _LOGIN_CODES:
+                return ErrorKind.LOGIN
+            if state in _READ_ONLY_CODES:
+                return ErrorKind.READ_ONLY
+            return ErrorKind.OTHER
+        # No SQLSTATE: libpq-level failure (lost connection, failed connect). psycopg gives
+        # no typed distinction for these, so the message decides only here.
+        if isinstance(exc, psycopg.OperationalError):
+            text = str(exc)
+            if any(p in text for p in _AUTH_PHRASES):
+                return ErrorKind.LOGIN
+            if text.startswith(_LOCALLY_CLOSED):
+                return ErrorKind.OTHER  # the application's own close(), not a host failure
+            return ErrorKind.NETWORK
+        return ErrorKind.OTHER

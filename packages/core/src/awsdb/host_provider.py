@@ -1,0 +1,172 @@
+"""Host-list providers: where the list of a connection's candidate hosts comes from.
+
+:class:`HostListProvider` is the seam: the core asks the provider created for a connection
+(through the ``init_host_provider`` hook, where a topology plugin installs its own provider)
+for the current hosts, to refresh them, to identify which host a connection landed on and for
+the ``cluster_id`` that keys shared state. :class:`StaticHostListProvider` serves the host
+list of the connection string and is the default when no plugin provides another.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+from awsdb.errors import ProgrammingError
+from awsdb.hosts import HostAvailabilityRegistry, HostInfo, HostRole
+from awsdb.rds import cluster_id_for
+
+if TYPE_CHECKING:
+    from awsdb.dialects import AuxQuery, DatabaseDialect
+
+__all__ = ["HostListProvider", "StaticHostListProvider", "parse_host_list"]
+
+
+@runtime_checkable
+class HostListProvider(Protocol):
+    """Supplies the candidate hosts of one logical connection's cluster."""
+
+    def refresh(self, force: bool = False) -> list[HostInfo]:
+        """The host list, re-read if stale (or always with ``force``)."""
+        ...
+
+    def current(self) -> list[HostInfo]:
+        """The host list as last read, without I/O."""
+        ...
+
+    def identify(self, query: AuxQuery) -> HostInfo | None:
+        """The host a connection is on (``query`` runs on that connection), if known."""
+        ...
+
+    def cluster_id(self) -> str:
+        """The key of this cluster's shared state (topology cache, monitors)."""
+        ...
+
+
+def parse_host_list(
+    hosts: str, ports: str | int | Sequence[int | str] | None, default_port: int | None
+) -> list[tuple[str, int | None]]:
+    """Split a libpq-style host list (``"a,b,c"``) and port list (one port for all, or one
+    per host) into ``(host, port)`` pairs. Empty ports take ``default_port``."""
+    names = [h.strip() for h in hosts.split(",")]
+    if not names or any(not n for n in names):
+        raise ProgrammingError(f"host={hosts!r}: expected a host name or a comma-separated list")
+    if ports is None:
+        port_items: list[str | int] = []
+    elif isinstance(ports, int):
+        port_items = [ports]
+    elif isinstance(ports, str):
+        port_items = [p.strip() for p in ports.split(",")] if ports.strip() else []
+    else:
+        port_items = list(ports)
+    if len(port_items) not in (0, 1, len(names)):
+        raise ProgrammingError(
+            f"port={ports!r}: give one port, or one per host ({len(names)} hosts in {hosts!r})"
+        )
+    parsed_ports = [_port(p, ports) for p in port_items]
+    if not parsed_ports:
+        parsed_ports = [default_port]
+    if len(parsed_ports) == 1:
+        parsed_ports = parsed_ports * len(names)
+    return [
+        (n, p if p is not None else default_port) for n, p in zip(names, parsed_ports, strict=True)
+    ]
+
+
+def _port(value: str | int, whole: object) -> int | None:
+    if isinstance(value, str):
+        if not value:
+            return None
+        if not value.isdigit():
+            raise ProgrammingError(f"port={whole!r}: {value!r} is not an integer in 1..65535")
+        value = int(value)
+    if isinstance(value, bool) or not 0 < value < 65536:
+        raise ProgrammingError(f"port={whole!r}: {value!r} is not an integer in 1..65535")
+    return value
+
+
+class StaticHostListProvider:
+    """The hosts of the connection string, as given.
+
+    With several hosts the first is the writer and the others are readers; a single host is
+    the writer. ``cluster_id`` is the ``cluster_id`` property when given, otherwise derived
+    from the first host (:func:`awsdb.rds.cluster_id_for`). With an availability registry,
+    the lists returned carry the recorded availability of each host.
+    """
+
+    def __init__(
+        self,
+        hosts: Sequence[HostInfo],
+        *,
+        cluster_id: str | None = None,
+        dialect: DatabaseDialect | None = None,
+        availability: HostAvailabilityRegistry | None = None,
+    ) -> None:
+        if not hosts:
+            raise ProgrammingError("a static host list needs at least one host")
+        roles = [HostRole.WRITER] + [HostRole.READER] * (len(hosts) - 1)
+        self._hosts = tuple(
+            h if h.role is role else h.replace(role=role)
+            for h, role in zip(hosts, roles, strict=True)
+        )
+        first = self._hosts[0]
+        self._cluster_id = cluster_id or cluster_id_for(first.host, first.port)
+        self._dialect = dialect
+        self._availability = availability
+
+    @classmethod
+    def from_connection_string(
+        cls,
+        host: str,
+        port: str | int | Sequence[int | str] | None = None,
+        *,
+        default_port: int | None = None,
+        cluster_id: str | None = None,
+        dialect: DatabaseDialect | None = None,
+        availability: HostAvailabilityRegistry | None = None,
+    ) -> StaticHostListProvider:
+        """Build from the ``host`` / ``port`` values of a connection string (libpq lists)."""
+        if default_port is None and dialect is not None:
+            default_port = dialect.default_port
+        pairs = parse_host_list(host, port, default_port)
+        return cls(
+            [HostInfo(h, p) for h, p in pairs],
+            cluster_id=cluster_id,
+            dialect=dialect,
+            availability=availability,
+        )
+
+    def _with_availability(self) -> list[HostInfo]:
+        if self._availability is None:
+            return list(self._hosts)
+        return self._availability.apply(self._hosts)
+
+    def refresh(self, force: bool = False) -> list[HostInfo]:
+        """The configured hosts (nothing to re-read), with recorded availability."""
+        return self._with_availability()
+
+    def current(self) -> list[HostInfo]:
+        """The configured hosts, with recorded availability."""
+        return self._with_availability()
+
+    def identify(self, query: AuxQuery) -> HostInfo | None:
+        """The configured host the connection is on.
+
+        Asks the dialect for the server's ``host:port`` alias and matches it against the
+        hosts' names, urls and aliases; with one host and no match that host is returned
+        (with the alias recorded). ``None`` when several hosts are configured and none
+        matches, or without a dialect and several hosts.
+        """
+        alias = self._dialect.host_alias(query) if self._dialect is not None else None
+        if alias is not None:
+            for h in self._hosts:
+                if h.matches(alias):
+                    return h
+        if len(self._hosts) == 1:
+            only = self._hosts[0]
+            return only.with_alias(alias) if alias else only
+        return None
+
+    def cluster_id(self) -> str:
+        """The configured or derived cluster id."""
+        return self._cluster_id

@@ -1,0 +1,5 @@
+"""``python -m awsdb.cli``."""
+
+from awsdb.cli import main
+
+raise SystemExit(main())

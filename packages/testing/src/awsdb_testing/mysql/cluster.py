@@ -1,0 +1,1028 @@
+"""A local MariaDB GTID-replication cluster that answers the exact Aurora MySQL SQL.
+
+Each node is a ``mariadbd --no-defaults`` process (run as the ``mysql`` OS user when the
+harness runs as root) on its own loopback address, all nodes sharing one port
+(``127.0.0.11``, ``.12``, ``.13`` by default). In front of each node a
+:class:`~awsdb_testing.proxy.FaultProxy` with the :mod:`query rewriter
+<awsdb_testing.mysql.rewriter>` listens on its own loopback address, again sharing one port
+(``127.0.0.31`` ...). Clients (the ``app`` user) connect through the proxies; replication and
+the controller's control path (root over each node's unix socket) bypass them.
+
+The controller API matches the PostgreSQL harness: :meth:`MariaDBCluster.failover`,
+:meth:`~MariaDBCluster.kill`, :meth:`~MariaDBCluster.stop`,
+:meth:`~MariaDBCluster.start_node`, :meth:`~MariaDBCluster.rejoin`,
+:meth:`~MariaDBCluster.reclone`, :meth:`~MariaDBCluster.set_topology_static`,
+:meth:`~MariaDBCluster.set_live`, :meth:`~MariaDBCluster.wait_converged`,
+:meth:`~MariaDBCluster.snapshot` / :meth:`~MariaDBCluster.restore`. The controller is
+driven from one thread at a time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import re
+import secrets
+import shutil
+import string
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Self
+
+import mysql.connector
+
+from awsdb.resolver import get_resolver
+from awsdb_testing._procs import (
+    ServerUser,
+    allocate_loopback_block,
+    chown_tree,
+    get_registry,
+    make_run_dir,
+    remove_tree,
+    server_user,
+)
+from awsdb_testing.model import FailoverReport, NodeInfo, TopologyRow
+from awsdb_testing.mysql._server import (
+    MariaDBBinaries,
+    ServerProcess,
+    find_mariadb,
+    install_pristine,
+)
+from awsdb_testing.mysql._sql import (
+    APP_PASSWORD,
+    APP_USER,
+    REPL_PASSWORD,
+    REPL_USER,
+    setup_sql,
+)
+from awsdb_testing.mysql.rewriter import DEFAULT_AURORA_VERSION, rewriter_factory
+from awsdb_testing.proxy import FaultProxy, start_proxy_group
+
+if TYPE_CHECKING:
+    from awsdb_testing.netns import NetnsNetwork
+
+__all__ = ["MariaDBCluster", "NodeRef", "ReplicationError"]
+
+NodeRef = NodeInfo | str | int
+"""A node given as its :class:`NodeInfo`, instance id (``instance-2``) or 1-based index."""
+
+_GTID_RE = re.compile(r"(\d+)-(\d+)-(\d+)")
+_WRITER_QUERY = (
+    "SELECT SERVER_ID FROM aurora_emu.replica_host_status "
+    "WHERE SESSION_ID = 'MASTER_SESSION_ID'"
+)
+
+
+class ReplicationError(RuntimeError):
+    """A replica's replication threads stopped with an error."""
+
+
+def _gtid_seq(pos: str) -> int:
+    """Total of the sequence numbers in a GTID position (one domain in this harness)."""
+    return sum(int(m.group(3)) for m in _GTID_RE.finditer(pos or ""))
+
+
+def _random_hash() -> str:
+    alphabet = string.ascii_lowercase + string.digits
+    return "c" + "".join(secrets.choice(alphabet) for _ in range(11))
+
+
+@dataclass
+class _Node:
+    index: int
+    instance_id: str
+    server_id: int
+    host: str  # server bind address (replication and direct connections)
+    port: int
+    dir: Path
+    proxy: FaultProxy | None = None
+    proc: ServerProcess | None = None
+    was_writer: bool = False
+
+    @property
+    def datadir(self) -> Path:
+        return self.dir / "data"
+
+    @property
+    def socket_path(self) -> Path:
+        return self.dir / "sock"
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.alive()
+
+
+class _Names:
+    """Handle returned by :meth:`MariaDBCluster.install_names` (a context manager)."""
+
+    def __init__(self, cluster: MariaDBCluster) -> None:
+        self._cluster = cluster
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._cluster.remove_names()
+
+
+class MariaDBCluster:
+    """N MariaDB nodes with GTID replication, emulating an Aurora MySQL cluster.
+
+    Arguments: ``nodes`` (default 3); ``name`` (the cluster endpoint's first label);
+    ``cluster_hash`` (the per-account label of the RDS names, random by default);
+    ``first_ip`` / ``proxy_first_ip`` (last octet of node 1's server and proxy loopback
+    address); ``server_id_base`` (added to the 1-based server ids, so two clusters can
+    replicate between each other); ``stale_dns_s`` (delay before the writer endpoint name
+    follows a failover); ``aurora_version`` (what ``SHOW VARIABLES LIKE 'aurora_version'``
+    answers); ``pristine`` (a ready ``mariadb-install-db`` data directory to copy instead of
+    running the initialiser); ``network`` (a created :class:`~awsdb_testing.netns.NetnsNetwork`
+    to run each node in its own network namespace; root only).
+    """
+
+    def __init__(
+        self,
+        nodes: int = 3,
+        *,
+        name: str = "mdb",
+        cluster_hash: str | None = None,
+        region: str = "us-east-1",
+        first_ip: int = 11,
+        proxy_first_ip: int = 31,
+        server_id_base: int = 0,
+        stale_dns_s: float = 0.0,
+        aurora_version: str = DEFAULT_AURORA_VERSION,
+        pristine: Path | None = None,
+        network: NetnsNetwork | None = None,
+        binaries: MariaDBBinaries | None = None,
+    ) -> None:
+        if nodes < 1:
+            raise ValueError("a cluster needs at least one node")
+        if cluster_hash is not None and not re.fullmatch(r"[a-z0-9]+", cluster_hash):
+            raise ValueError("cluster_hash must be lowercase alphanumeric")
+        bins = binaries or find_mariadb()
+        if bins is None:
+            raise FileNotFoundError(
+                "MariaDB is not installed (mariadbd / mariadb-install-db not found); "
+                "run scripts/install-system-deps.sh or apt-get install mariadb-server"
+            )
+        self._bins = bins
+        self._count = nodes
+        self.name = name
+        self.cluster_hash = cluster_hash or _random_hash()
+        self.region = region
+        self._first_ip = first_ip
+        self._proxy_first_ip = proxy_first_ip
+        self._server_id_base = server_id_base
+        self.stale_dns_s = stale_dns_s
+        self.aurora_version = aurora_version
+        self._pristine_src = pristine
+        self._network = network
+        self._user: ServerUser | None = server_user("mysql")
+        self._base: Path | None = None
+        self._nodes: list[_Node] = []
+        self._ctl_conns: dict[int, Any] = {}
+        self._lock = threading.RLock()
+        self._names_installed = False
+        self._endpoint_writer: int = 1  # index the writer endpoint name points at
+        self._dns_timer: threading.Timer | None = None
+        self._has_snapshot = False
+        self.timings: dict[str, float] = {}
+
+    # ================================================================== lifecycle
+
+    def start(self) -> Self:
+        """Create and start the cluster (fresh from ``mariadb-install-db``); returns ``self``."""
+        t0 = time.monotonic()
+        base = make_run_dir("awsdb-mdb-")
+        self._base = base
+        get_registry().register_path(base)
+        try:
+            pristine = self._prepare_pristine(base)
+            for _attempt in range(10):
+                self._layout_nodes(base)
+                for node in self._nodes:
+                    if node.datadir.exists():
+                        shutil.rmtree(node.datadir)
+                    node.dir.mkdir(parents=True, exist_ok=True)
+                    shutil.copytree(pristine, node.datadir, symlinks=True)
+                    chown_tree(node.dir, self._user)
+                try:
+                    self._start_servers({n.index: n.index != 1 for n in self._nodes})
+                    break
+                except OSError as exc:
+                    if exc.errno != errno.EADDRINUSE:
+                        raise
+                    self._kill_all_servers()
+            else:
+                raise OSError(errno.EADDRINUSE, "could not find a free port for MariaDB")
+            self.timings["servers_up"] = time.monotonic() - t0
+            self._bootstrap_primary(self._nodes[0])
+            for node in self._nodes[1:]:
+                self._change_master(node, self._nodes[0], use_gtid="slave_pos")
+            self._wait_replicas_caught_up(self._nodes[0], timeout=30.0)
+            self._start_proxies()
+            self._nodes[0].was_writer = True
+            self._endpoint_writer = 1
+        except BaseException:
+            self.close()
+            raise
+        self.timings["create"] = time.monotonic() - t0
+        return self
+
+    def close(self) -> None:
+        """Kill every server by PID, stop the proxies, remove names and the base directory."""
+        with self._lock:
+            if self._dns_timer is not None:
+                self._dns_timer.cancel()
+                self._dns_timer = None
+            if self._names_installed:
+                self.remove_names()
+            self._drop_ctl_conns()
+            self._kill_all_servers()
+            for node in self._nodes:
+                if node.proxy is not None:
+                    node.proxy.stop()
+                    node.proxy = None
+            if self._base is not None:
+                remove_tree(self._base)
+                get_registry().unregister_path(self._base)
+                self._base = None
+
+    def __enter__(self) -> Self:
+        if self._base is None:
+            self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ================================================================== inspection
+
+    @property
+    def nodes(self) -> list[NodeInfo]:
+        """Every node, with the client-facing (proxy) address and the current server PID."""
+        return [self._info(n) for n in self._nodes]
+
+    @property
+    def base_dir(self) -> Path:
+        """The cluster's run directory."""
+        if self._base is None:
+            raise RuntimeError("cluster not started")
+        return self._base
+
+    def node(self, ref: NodeRef) -> NodeInfo:
+        """The :class:`NodeInfo` of ``ref``."""
+        return self._info(self._node(ref))
+
+    def proxy(self, ref: NodeRef) -> FaultProxy:
+        """The rewriting fault proxy in front of ``ref`` (all fault operations work on it)."""
+        node = self._node(ref)
+        if node.proxy is None:
+            raise RuntimeError("proxies not started")
+        return node.proxy
+
+    @property
+    def proxies(self) -> list[FaultProxy]:
+        """All proxies, in node order."""
+        return [self.proxy(n.index) for n in self._nodes]
+
+    def server_address(self, ref: NodeRef) -> tuple[str, int]:
+        """The server's own TCP address (no rewriting, no proxy faults)."""
+        node = self._node(ref)
+        return node.host, node.port
+
+    def pids(self) -> list[int]:
+        """PIDs of the running servers."""
+        return [n.proc.pid for n in self._nodes if n.proc is not None and n.alive()]
+
+    def writer(self) -> NodeInfo:
+        """The node whose server is writable (``@@read_only = 0``), asking every live node.
+
+        Raises ``LookupError`` when no live node is writable. With several writable nodes
+        (a split brain) the lowest index is returned; :meth:`writers` lists them all.
+        """
+        found = self.writers()
+        if not found:
+            raise LookupError("no writable node")
+        return found[0]
+
+    def writers(self) -> list[NodeInfo]:
+        """Every live node that reports ``@@read_only = 0``."""
+        out = []
+        for node in self._live_nodes():
+            rows = self._q(node, "SELECT @@read_only")
+            if rows and int(rows[0][0]) == 0:
+                out.append(self._info(node))
+        return out
+
+    def readers(self) -> list[NodeInfo]:
+        """Every live node that reports ``@@read_only = 1``."""
+        out = []
+        for node in self._live_nodes():
+            rows = self._q(node, "SELECT @@read_only")
+            if rows and int(rows[0][0]) == 1:
+                out.append(self._info(node))
+        return out
+
+    def reported_writers(self, ref: NodeRef) -> list[str]:
+        """The instance ids ``ref``'s emulated ``replica_host_status`` reports as writer."""
+        return sorted(str(r[0]) for r in self._q(self._node(ref), _WRITER_QUERY))
+
+    def replication_status(self, ref: NodeRef) -> dict[str, Any] | None:
+        """``SHOW SLAVE STATUS`` of ``ref`` as a dict (``None`` when it is no replica)."""
+        conn = self._ctl(self._node(ref))
+        cur = conn.cursor(dictionary=True)
+        try:
+            cur.execute("SHOW SLAVE STATUS")
+            rows = cur.fetchall()
+        finally:
+            cur.close()
+        return dict(rows[0]) if rows else None
+
+    # ================================================================== connections
+
+    def superuser_connect(self, ref: NodeRef) -> Any:
+        """A new root connection over the node's unix socket (the control path)."""
+        node = self._node(ref)
+        return mysql.connector.connect(
+            unix_socket=str(node.socket_path),
+            user="root",
+            use_pure=True,
+            autocommit=True,
+            connection_timeout=10,
+        )
+
+    def app_conninfo_kwargs(self, ref: NodeRef, *, direct: bool = False) -> dict[str, Any]:
+        """``mysql.connector.connect`` arguments for the ``app`` user.
+
+        By default through the node's rewriting proxy; ``direct=True`` connects to the server
+        itself (no rewriting, no proxy faults).
+        """
+        node = self._node(ref)
+        if direct:
+            host, port = node.host, node.port
+        else:
+            host, port = self.proxy(node.index).address
+        return {
+            "host": host,
+            "port": port,
+            "user": APP_USER,
+            "password": APP_PASSWORD,
+            "database": "appdb",
+            "use_pure": True,
+        }
+
+    def app_dsn(self, ref: NodeRef, *, direct: bool = False) -> str:
+        """A ``mysql://`` URL for the ``app`` user (through the proxy unless ``direct``)."""
+        kw = self.app_conninfo_kwargs(ref, direct=direct)
+        return f"mysql://{kw['user']}:{kw['password']}@{kw['host']}:{kw['port']}/{kw['database']}"
+
+    def connect_app(self, ref: NodeRef, *, direct: bool = False, **extra: Any) -> Any:
+        """Open a mysql-connector connection as ``app`` (``extra`` overrides arguments)."""
+        kw = self.app_conninfo_kwargs(ref, direct=direct)
+        kw.update(extra)
+        return mysql.connector.connect(**kw)
+
+    # ================================================================== host names
+
+    @property
+    def domain(self) -> str:
+        """``<clusterhash>.<region>.rds.amazonaws.com``."""
+        return f"{self.cluster_hash}.{self.region}.rds.amazonaws.com"
+
+    @property
+    def writer_endpoint(self) -> str:
+        """The cluster (writer) endpoint name."""
+        return f"{self.name}.cluster-{self.domain}"
+
+    @property
+    def reader_endpoint(self) -> str:
+        """The reader endpoint name."""
+        return f"{self.name}.cluster-ro-{self.domain}"
+
+    @property
+    def instance_host_pattern(self) -> str:
+        """The ``cluster_instance_host_pattern`` that maps instance ids to names."""
+        return f"?.{self.domain}"
+
+    @property
+    def port(self) -> int:
+        """The port every proxy (and so every Aurora-shaped name) listens on."""
+        return self.proxy(1).port
+
+    def instance_name(self, ref: NodeRef) -> str:
+        """``instance-N.<clusterhash>.<region>.rds.amazonaws.com``."""
+        return f"{self._node(ref).instance_id}.{self.domain}"
+
+    def host_map(self) -> dict[str, str]:
+        """Aurora-shaped names → proxy addresses (writer endpoint as the controller set it)."""
+        out = {self.instance_name(n.index): self.proxy(n.index).host for n in self._nodes}
+        writer = self._node(self._endpoint_writer)
+        out[self.writer_endpoint] = self.proxy(writer.index).host
+        readers = [n for n in self._nodes if n.index != writer.index] or [writer]
+        out[self.reader_endpoint] = self.proxy(readers[0].index).host
+        return out
+
+    def install_names(self) -> _Names:
+        """Put :meth:`host_map` into the process resolver; use as a context manager to undo."""
+        with self._lock:
+            get_resolver().update(self.host_map())
+            self._names_installed = True
+        return _Names(self)
+
+    def remove_names(self) -> None:
+        """Remove this cluster's names from the process resolver."""
+        with self._lock:
+            if not self._nodes or self._nodes[0].proxy is None:
+                self._names_installed = False
+                return
+            resolver = get_resolver()
+            for name in self.host_map():
+                resolver.remove(name)
+            self._names_installed = False
+
+    def point_writer_endpoint(self, ref: NodeRef) -> None:
+        """Point the writer endpoint name at ``ref`` now (a DNS update)."""
+        with self._lock:
+            node = self._node(ref)
+            self._endpoint_writer = node.index
+            if self._names_installed:
+                get_resolver().update(self.host_map())
+
+    # ================================================================== node control
+
+    def kill(self, ref: NodeRef) -> None:
+        """SIGKILL the node's server."""
+        node = self._node(ref)
+        self._drop_ctl(node)
+        if node.proc is not None:
+            node.proc.kill()
+            node.proc = None
+
+    def stop(self, ref: NodeRef) -> None:
+        """Stop the node's server cleanly (SIGTERM, wait for the PID)."""
+        node = self._node(ref)
+        self._drop_ctl(node)
+        if node.proc is not None:
+            node.proc.stop()
+            node.proc = None
+
+    def start_node(self, ref: NodeRef, *, writable: bool | None = None) -> NodeInfo:
+        """Start a stopped node; replication resumes where it was configured.
+
+        ``writable=None`` starts it writable only if it was the writer and no live node is
+        writable now; otherwise read-only.
+        """
+        node = self._node(ref)
+        if node.alive():
+            return self._info(node)
+        if writable is None:
+            writable = node.was_writer and not self.writers()
+        self._start_servers({node.index: not writable})
+        if self.replication_status(node.index) is not None:
+            self._q(node, "START SLAVE")
+        return self._info(node)
+
+    def rejoin(self, ref: NodeRef, *, timeout: float = 30.0) -> float:
+        """Bring ``ref`` back as a replica of the current writer; returns seconds taken.
+
+        The node is started read-only if needed and repointed with
+        ``MASTER_USE_GTID=current_pos`` (its own GTIDs live in its binlog). If replication
+        fails (for example its binlog has transactions the new writer never received), the
+        node is re-cloned.
+        """
+        t0 = time.monotonic()
+        node = self._node(ref)
+        writer = self._node(self.writer().instance_id)
+        if node.index == writer.index:
+            raise ValueError(f"{node.instance_id} is the writer")
+        if not node.alive():
+            self._start_servers({node.index: True})
+        else:
+            self._q(node, "SET GLOBAL read_only = ON")
+        node.was_writer = False
+        try:
+            self._change_master(node, writer, use_gtid="current_pos")
+            self._wait_caught_up(node, writer, timeout)
+        except (ReplicationError, TimeoutError):
+            self.reclone(node.index, timeout=timeout)
+        return time.monotonic() - t0
+
+    def reclone(self, ref: NodeRef, *, timeout: float = 60.0) -> float:
+        """Rebuild ``ref`` from a pristine data directory, replaying the writer's binlog."""
+        t0 = time.monotonic()
+        node = self._node(ref)
+        writer = self._node(self.writer().instance_id)
+        if node.index == writer.index:
+            raise ValueError(f"{node.instance_id} is the writer")
+        self.kill(node.index)
+        assert self._base is not None
+        shutil.rmtree(node.datadir, ignore_errors=True)
+        shutil.copytree(self._base / "pristine", node.datadir, symlinks=True)
+        chown_tree(node.dir, self._user)
+        self._start_servers({node.index: True})
+        node.was_writer = False
+        self._change_master(node, writer, use_gtid="slave_pos")
+        self._wait_caught_up(node, writer, timeout)
+        return time.monotonic() - t0
+
+    # ================================================================== failover
+
+    def failover(
+        self,
+        target: NodeRef | None = None,
+        kill: bool = True,
+        no_writer_window_s: float = 0.0,
+        *,
+        converge_timeout: float = 30.0,
+    ) -> FailoverReport:
+        """Kill (or stop) the writer, promote a replica, repoint the others.
+
+        ``target`` picks the new writer; by default the replica that received the most
+        (highest GTID). Steps in the report, seconds from the kill: ``killed``, ``promoted``
+        (read-only off), ``writable`` (first write committed on the new writer),
+        ``repointed``, ``converged`` (every live node reports the new writer),
+        ``replicated`` (a marker row written on the new writer is on every replica). The old
+        writer stays down; call :meth:`rejoin` to bring it back.
+        """
+        with self._lock:
+            old = self._node(self.writer().instance_id)
+            replicas = [n for n in self._live_nodes() if n.index != old.index]
+            if not replicas:
+                raise LookupError("no replica to promote")
+            chosen = self._node(target) if target is not None else None
+            if chosen is not None and (chosen.index == old.index or not chosen.alive()):
+                raise ValueError(f"cannot promote {chosen.instance_id}")
+            report = FailoverReport(old.instance_id, "", "kill" if kill else "stop")
+            t0 = time.monotonic()
+            if kill:
+                self.kill(old.index)
+            else:
+                self.stop(old.index)
+            report.steps["killed"] = time.monotonic() - t0
+            if no_writer_window_s > 0:
+                time.sleep(no_writer_window_s)
+            new = chosen or self._most_advanced(replicas)
+            report.new_writer = new.instance_id
+            self._promote(new)
+            report.steps["promoted"] = time.monotonic() - t0
+            self._q(
+                new,
+                "UPDATE aurora_emu.topology SET is_writer = (server_id = %s)",
+                (new.instance_id,),
+            )
+            report.steps["writable"] = time.monotonic() - t0
+            others = [n for n in replicas if n.index != new.index]
+            for node in others:
+                self._change_master(node, new, use_gtid="slave_pos")
+            report.steps["repointed"] = time.monotonic() - t0
+            self._schedule_endpoint_flip(new.index)
+            deadline = t0 + converge_timeout
+            self._wait_all_report(new, [new, *others], deadline)
+            report.steps["converged"] = time.monotonic() - t0
+            pos = self._write_marker(new, f"failover-{new.instance_id}")
+            for node in others:
+                try:
+                    self._wait_gtid(node, pos, deadline)
+                except (ReplicationError, TimeoutError):
+                    self.reclone(node.index, timeout=max(5.0, deadline - time.monotonic()))
+                    report.repaired.append(node.instance_id)
+            report.steps["replicated"] = time.monotonic() - t0
+            return report
+
+    def wait_converged(self, timeout: float = 30.0) -> float:
+        """Wait until one live node is writable, every live node reports it as the writer
+        and every replica has applied the writer's binlog; returns seconds waited."""
+        t0 = time.monotonic()
+        deadline = t0 + timeout
+        while True:
+            try:
+                writer = self._node(self.writer().instance_id)
+                live = self._live_nodes()
+                self._wait_all_report(writer, live, deadline)
+                pos = self._gtid_binlog_pos(writer)
+                for node in live:
+                    if node.index != writer.index:
+                        self._wait_gtid(node, pos, deadline)
+                return time.monotonic() - t0
+            except LookupError:
+                if time.monotonic() > deadline:
+                    raise TimeoutError("no writer") from None
+                time.sleep(0.01)
+
+    # ================================================================== topology
+
+    def set_topology_static(self, rows: list[TopologyRow]) -> None:
+        """Make every node report exactly ``rows`` (zero, one or several writers)."""
+        writer = self._node(self.writer().instance_id)
+        by_id = {n.instance_id: n for n in self._nodes}
+        conn = self._ctl(writer)
+        cur = conn.cursor()
+        try:
+            cur.execute("START TRANSACTION")
+            cur.execute("DELETE FROM aurora_emu.topology")
+            for row in rows:
+                node = by_id.get(row.server_id)
+                cur.execute(
+                    "INSERT INTO aurora_emu.topology (server_id, host, port, is_writer, cpu, "
+                    "replica_lag_in_milliseconds, last_update_timestamp, hidden) VALUES "
+                    "(%s, %s, %s, %s, %s, %s, IF(%s IS NULL, NULL, "
+                    "NOW(6) - INTERVAL %s MICROSECOND), %s)",
+                    (
+                        row.server_id,
+                        node.host if node else "",
+                        node.port if node else 0,
+                        row.is_writer,
+                        row.cpu,
+                        row.replica_lag_ms,
+                        row.last_update_age_s,
+                        int((row.last_update_age_s or 0) * 1_000_000),
+                        row.hidden,
+                    ),
+                )
+            cur.execute("UPDATE aurora_emu.config SET live = FALSE WHERE id = 1")
+            cur.execute("COMMIT")
+        finally:
+            cur.close()
+        self._wait_replicas_caught_up(writer, timeout=30.0)
+
+    def set_live(self) -> None:
+        """Return to live mode with one fresh membership row per node."""
+        writer = self._node(self.writer().instance_id)
+        self._write_membership(writer, live=True)
+        self._wait_replicas_caught_up(writer, timeout=30.0)
+
+    # ================================================================== snapshot
+
+    def snapshot(self) -> float:
+        """Stop the cluster cleanly, copy its data directories, start it again.
+
+        The cluster must be converged (every replica caught up). Returns seconds taken.
+        """
+        t0 = time.monotonic()
+        assert self._base is not None
+        writer = self._node(self.writer().instance_id)
+        self._wait_replicas_caught_up(writer, timeout=30.0)
+        roles = {n.index: n.index != writer.index for n in self._nodes}
+        snap = self._base / "snapshot"
+        remove_tree(snap)
+        self._drop_ctl_conns()
+        for node in self._nodes:
+            if node.proc is not None:
+                node.proc.stop()
+                node.proc = None
+        snap.mkdir()
+        for node in self._nodes:
+            shutil.copytree(node.datadir, snap / f"n{node.index}", symlinks=True)
+        (snap / "writer").write_text(str(writer.index))
+        self._start_servers(roles)
+        for node in self._nodes:
+            if node.index != writer.index:
+                self._q(node, "START SLAVE")
+        self._has_snapshot = True
+        self.timings["snapshot"] = time.monotonic() - t0
+        return self.timings["snapshot"]
+
+    def restore(self) -> float:
+        """SIGKILL everything, copy the snapshot back, start and wait for replication.
+
+        Proxies are healed and the writer endpoint points at the snapshot's writer again.
+        Returns seconds taken.
+        """
+        if not self._has_snapshot or self._base is None:
+            raise RuntimeError("no snapshot taken")
+        t0 = time.monotonic()
+        snap = self._base / "snapshot"
+        writer_index = int((snap / "writer").read_text())
+        self._drop_ctl_conns()
+        self._kill_all_servers()
+        for node in self._nodes:
+            shutil.rmtree(node.datadir, ignore_errors=True)
+            shutil.copytree(snap / f"n{node.index}", node.datadir, symlinks=True)
+            chown_tree(node.dir, self._user)
+            node.was_writer = node.index == writer_index
+        self._start_servers({n.index: n.index != writer_index for n in self._nodes})
+        for node in self._nodes:
+            if node.index != writer_index:
+                self._q(node, "START SLAVE")
+        for proxy in self.proxies:
+            proxy.heal()
+            proxy.retarget(self.server_address(self._nodes[self.proxies.index(proxy)].index))
+        if self._dns_timer is not None:
+            self._dns_timer.cancel()
+            self._dns_timer = None
+        self.point_writer_endpoint(writer_index)
+        self._wait_replicas_caught_up(self._node(writer_index), timeout=30.0)
+        self.timings["restore"] = time.monotonic() - t0
+        return self.timings["restore"]
+
+    # ================================================================== internals
+
+    def _node(self, ref: NodeRef) -> _Node:
+        if isinstance(ref, NodeInfo):
+            ref = ref.instance_id
+        for node in self._nodes:
+            if (isinstance(ref, int) and node.index == ref) or (
+                isinstance(ref, str) and ref in (node.instance_id, node.host)
+            ):
+                return node
+        raise KeyError(f"no node {ref!r}")
+
+    def _info(self, node: _Node) -> NodeInfo:
+        host, port = node.proxy.address if node.proxy is not None else (node.host, node.port)
+        return NodeInfo(
+            instance_id=node.instance_id,
+            host=host,
+            port=port,
+            name=f"{node.instance_id}.{self.domain}",
+            pid=node.proc.pid if node.proc is not None and node.alive() else None,
+        )
+
+    def _live_nodes(self) -> list[_Node]:
+        return [n for n in self._nodes if n.alive()]
+
+    def _prepare_pristine(self, base: Path) -> Path:
+        pristine = base / "pristine"
+        if self._pristine_src is not None:
+            shutil.copytree(self._pristine_src, pristine, symlinks=True)
+            chown_tree(pristine, self._user)
+        else:
+            chown_tree(base, self._user)
+            t0 = time.monotonic()
+            install_pristine(self._bins, pristine, self._user)
+            self.timings["install_db"] = time.monotonic() - t0
+        return pristine
+
+    def _layout_nodes(self, base: Path) -> None:
+        if self._network is not None:
+            hosts = tuple(self._network.node_ip(i + 1) for i in range(self._count))
+            port = 3306
+        else:
+            block = allocate_loopback_block(self._count, self._first_ip)
+            hosts, port = block.hosts, block.port
+        self._nodes = [
+            _Node(
+                index=i + 1,
+                instance_id=f"instance-{i + 1}",
+                server_id=self._server_id_base + i + 1,
+                host=hosts[i],
+                port=port,
+                dir=base / f"n{i + 1}",
+            )
+            for i in range(self._count)
+        ]
+
+    def _server_argv(self, node: _Node, read_only: bool) -> list[str]:
+        d = node.dir
+        argv = [
+            str(self._bins.mariadbd),
+            "--no-defaults",
+            f"--datadir={node.datadir}",
+            f"--bind-address={node.host}",
+            f"--port={node.port}",
+            f"--socket={node.socket_path}",
+            f"--pid-file={d / 'mariadbd.pid'}",
+            f"--log-error={d / 'error.log'}",
+            f"--tmpdir={d}",
+            f"--server-id={node.server_id}",
+            f"--report-host={node.instance_id}",
+            f"--report-port={node.port}",
+            "--log-bin=binlog",
+            "--relay-log=relay",
+            "--binlog-format=ROW",
+            "--log-slave-updates=ON",
+            "--gtid-strict-mode=ON",
+            "--slave-net-timeout=5",
+            "--skip-slave-start",
+            "--innodb-flush-log-at-trx-commit=2",
+            "--sync-binlog=0",
+            "--innodb-doublewrite=0",
+            "--log-bin-trust-function-creators=ON",
+            "--performance-schema=OFF",
+            "--innodb-buffer-pool-size=32M",
+            "--innodb-log-file-size=16M",
+            "--max-connections=100",
+            "--skip-name-resolve",
+            f"--read-only={'ON' if read_only else 'OFF'}",
+        ]
+        if self._network is not None and self._user is not None:
+            argv.append(f"--user={self._user.name}")
+        return argv
+
+    def _start_servers(self, read_only: dict[int, bool]) -> None:
+        """Start the given nodes in parallel and wait until they accept connections."""
+        started: list[_Node] = []
+        for index, ro in read_only.items():
+            node = self._node(index)
+            prefix = self._network.exec_prefix(index) if self._network is not None else None
+            node.proc = ServerProcess.start(
+                self._server_argv(node, ro),
+                socket_path=node.socket_path,
+                log=node.dir / "error.log",
+                user=self._user,
+                prefix=prefix,
+                label=f"mariadbd {node.instance_id}",
+            )
+            started.append(node)
+        error: BaseException | None = None
+        for node in started:
+            assert node.proc is not None
+            try:
+                node.proc.wait_ready()
+            except BaseException as exc:
+                error = error or exc
+        if error is not None:
+            raise error
+
+    def _kill_all_servers(self) -> None:
+        self._drop_ctl_conns()
+        alive = [n for n in self._nodes if n.proc is not None]
+        if len(alive) > 1:
+            with ThreadPoolExecutor(len(alive)) as pool:
+                list(pool.map(lambda n: n.proc.kill() if n.proc else None, alive))
+        else:
+            for node in alive:
+                assert node.proc is not None
+                node.proc.kill()
+        for node in alive:
+            node.proc = None
+
+    def _start_proxies(self) -> None:
+        hosts = [f"127.0.0.{self._proxy_first_ip + i}" for i in range(self._count)]
+        targets = [(n.host, n.port) for n in self._nodes]
+        proxies = start_proxy_group(
+            targets,
+            hosts,
+            filter_factory=rewriter_factory(self.aurora_version),
+            name=f"mdbproxy-{self.cluster_hash[:6]}",
+        )
+        for node, proxy in zip(self._nodes, proxies, strict=True):
+            node.proxy = proxy
+
+    def _bootstrap_primary(self, primary: _Node) -> None:
+        for stmt in setup_sql():
+            self._q(primary, stmt)
+        self._write_membership(primary, live=True)
+
+    def _write_membership(self, writer: _Node, *, live: bool) -> None:
+        conn = self._ctl(writer)
+        cur = conn.cursor()
+        try:
+            cur.execute("START TRANSACTION")
+            cur.execute("DELETE FROM aurora_emu.topology")
+            for node in self._nodes:
+                cur.execute(
+                    "INSERT INTO aurora_emu.topology (server_id, host, port, is_writer) "
+                    "VALUES (%s, %s, %s, %s)",
+                    (node.instance_id, node.host, node.port, node.index == writer.index),
+                )
+            cur.execute("UPDATE aurora_emu.config SET live = %s WHERE id = 1", (live,))
+            cur.execute("COMMIT")
+        finally:
+            cur.close()
+
+    def _change_master(self, node: _Node, master: _Node, *, use_gtid: str) -> None:
+        self._q(node, "STOP SLAVE")
+        self._q(
+            node,
+            f"CHANGE MASTER TO MASTER_HOST='{master.host}', MASTER_PORT={master.port}, "
+            f"MASTER_USER='{REPL_USER}', MASTER_PASSWORD='{REPL_PASSWORD}', "
+            f"MASTER_USE_GTID={use_gtid}, MASTER_CONNECT_RETRY=1, "
+            "MASTER_HEARTBEAT_PERIOD=1",
+        )
+        self._q(node, "START SLAVE")
+
+    def _promote(self, node: _Node) -> None:
+        status = self.replication_status(node.index)
+        if status is not None:
+            io_pos = str(status.get("Gtid_IO_Pos") or "")
+            if io_pos:  # apply everything already received before promoting
+                self._q(node, "SELECT MASTER_GTID_WAIT(%s, 5)", (io_pos,))
+        self._q(node, "STOP SLAVE")
+        self._q(node, "RESET SLAVE ALL")
+        self._q(node, "SET GLOBAL read_only = OFF")
+        node.was_writer = True
+        for other in self._nodes:
+            if other.index != node.index:
+                other.was_writer = False
+
+    def _most_advanced(self, replicas: list[_Node]) -> _Node:
+        def rank(node: _Node) -> tuple[int, int, int]:
+            status = self.replication_status(node.index) or {}
+            received = _gtid_seq(str(status.get("Gtid_IO_Pos") or ""))
+            applied = _gtid_seq(str(self._q(node, "SELECT @@gtid_current_pos")[0][0] or ""))
+            return (max(received, applied), applied, -node.index)
+
+        return max(replicas, key=rank)
+
+    def _schedule_endpoint_flip(self, index: int) -> None:
+        if self._dns_timer is not None:
+            self._dns_timer.cancel()
+            self._dns_timer = None
+        if self.stale_dns_s <= 0:
+            self.point_writer_endpoint(index)
+            return
+        timer = threading.Timer(self.stale_dns_s, self.point_writer_endpoint, (index,))
+        timer.daemon = True
+        timer.name = f"awsdb-mdb-dns-{self.cluster_hash[:6]}"
+        self._dns_timer = timer
+        timer.start()
+
+    def _wait_all_report(self, writer: _Node, nodes: list[_Node], deadline: float) -> None:
+        pending = list(nodes)
+        while pending:
+            pending = [
+                n for n in pending if [str(r[0]) for r in self._q(n, _WRITER_QUERY)]
+                != [writer.instance_id]
+            ]
+            if not pending:
+                return
+            for node in pending:
+                self._check_replication(node)
+            if time.monotonic() > deadline:
+                names = ", ".join(n.instance_id for n in pending)
+                raise TimeoutError(f"{names} do not report {writer.instance_id} as writer")
+            time.sleep(0.003)
+
+    def _write_marker(self, writer: _Node, value: str) -> str:
+        self._q(writer, "INSERT INTO appdb.marker (v) VALUES (%s)", (value[:64],))
+        return self._gtid_binlog_pos(writer)
+
+    def _gtid_binlog_pos(self, node: _Node) -> str:
+        return str(self._q(node, "SELECT @@gtid_binlog_pos")[0][0] or "")
+
+    def _wait_gtid(self, node: _Node, pos: str, deadline: float) -> None:
+        if not pos:
+            return
+        while True:
+            remaining = deadline - time.monotonic()
+            step = max(0.0, min(0.5, remaining))
+            rows = self._q(node, "SELECT MASTER_GTID_WAIT(%s, %s)", (pos, step))
+            if rows and int(rows[0][0]) == 0:
+                return
+            self._check_replication(node)
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{node.instance_id} did not reach GTID {pos}")
+
+    def _wait_caught_up(self, node: _Node, writer: _Node, timeout: float) -> None:
+        self._wait_gtid(node, self._gtid_binlog_pos(writer), time.monotonic() + timeout)
+
+    def _wait_replicas_caught_up(self, writer: _Node, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        pos = self._gtid_binlog_pos(writer)
+        for node in self._live_nodes():
+            if node.index != writer.index:
+                self._wait_gtid(node, pos, deadline)
+
+    def _check_replication(self, node: _Node) -> None:
+        status = self.replication_status(node.index)
+        if status is None:
+            return
+        for kind in ("IO", "SQL"):
+            errno_ = int(status.get(f"Last_{kind}_Errno") or 0)
+            if errno_ and errno_ not in (2003, 2013):  # connect retries are not fatal
+                msg = status.get(f"Last_{kind}_Error")
+                raise ReplicationError(f"{node.instance_id} {kind} thread error {errno_}: {msg}")
+
+    # ---------------------------------------------------------------- control connections
+
+    def _ctl(self, node: _Node) -> Any:
+        conn = self._ctl_conns.get(node.index)
+        if conn is None:
+            conn = self.superuser_connect(node.index)
+            self._ctl_conns[node.index] = conn
+        return conn
+
+    def _q(self, node: _Node, sql: str, params: tuple[Any, ...] | None = None) -> list[Any]:
+        """Run ``sql`` as root on ``node`` (one reconnect on a lost control connection)."""
+        for attempt in (1, 2):
+            conn = self._ctl(node)
+            try:
+                cur = conn.cursor()
+                try:
+                    cur.execute(sql, params)
+                    rows = cur.fetchall() if cur.with_rows else []
+                finally:
+                    cur.close()
+                return list(rows)
+            except (mysql.connector.errors.InterfaceError, mysql.connector.errors.OperationalError):
+                self._drop_ctl(node)
+                if attempt == 2 or not node.alive():
+                    raise
+        raise AssertionError("unreachable")
+
+    def _drop_ctl(self, node: _Node) -> None:
+        conn = self._ctl_conns.pop(node.index, None)
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.close()
+
+    def _drop_ctl_conns(self) -> None:
+        for node in self._nodes:
+            self._drop_ctl(node)
+
+    def __iter__(self) -> Iterator[NodeInfo]:
+        return iter(self.nodes)

@@ -241,7 +241,7 @@ class PluginRegistry:
         hint = ""
         dist = FIRST_PARTY_CODES.get(canonical)
         if dist is not None:
-            hint = f"; install it with: pip install {dist}"
+            hint = f"; it is provided by the distribution {dist}, which is not installed"
         elif not self.autoload:
             hint = f"; plugin autoload is disabled by {DISABLE_AUTOLOAD_ENV}"
         alias = f" (alias of {canonical!r})" if canonical != code else ""

@@ -76,6 +76,27 @@ def _cmd_props(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_docs(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from awsdb._docs import render_reference, write_reference
+
+    directory = Path(args.directory)
+    if args.check:
+        stale = [
+            name
+            for name, text in render_reference().items()
+            if not (directory / name).exists()
+            or (directory / name).read_text(encoding="utf-8") != text
+        ]
+        for name in stale:
+            print(f"{directory / name} is out of date: run awsdb docs --write {directory}")
+        return 1 if stale else 0
+    for path in write_reference(directory):
+        print(f"wrote {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with built-in and entry-point commands."""
     parser = argparse.ArgumentParser(prog="awsdb", description="awsdb command line")
@@ -86,6 +107,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("props", help="list connection properties (of one plugin code)")
     p.add_argument("code", nargs="?", help="only properties owned by this plugin code")
     p.set_defaults(func=_cmd_props)
+    p = sub.add_parser("docs", help="generate the plugin and property references")
+    p.add_argument("--write", dest="directory", default="docs", help="output directory")
+    p.add_argument("--check", action="store_true", help="fail if the files are out of date")
+    p.set_defaults(func=_cmd_docs)
     for ep in md.entry_points(group=CLI_ENTRY_POINT_GROUP):
         try:
             register = ep.load()

@@ -1,1 +1,116 @@
-"""pytest plugin of awsdb-testing: fixtures for local emulated clusters (requested explicitly)."""
+"""pytest plugin of awsdb-testing: fixtures for local emulated clusters (requested explicitly).
+
+Nothing starts unless a test requests a fixture. PostgreSQL fixtures:
+
+- ``pg_binaries`` (session): the server binaries; skips when none are found, fails under
+  ``CI=true`` so that a missing server never turns into a green run.
+- ``pg_snapshot`` (session): the cached tmpfs snapshot the clusters start from.
+- ``pg_cluster`` (session): a shared 3-node cluster for tests that change neither roles nor
+  data (node 1 is the writer, live mode).
+- ``fresh_pg_cluster`` (function): the shared cluster for a destructive test; afterwards
+  every server is SIGKILLed and the snapshot restored (node 1 writer again).
+- ``pg_names`` (function): the shared cluster's Aurora-shaped names installed in the
+  process resolver for the duration of the test.
+- ``awsdb_leak_check`` (session): after the run, fails if a server PID started during the
+  session is still alive, a ``/dev/shm/PostgreSQL.*`` segment appeared, or a run
+  directory is left. Every cluster fixture depends on it.
+
+All servers are also killed by PID by an ``atexit`` safety net when the run is interrupted.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from awsdb_testing._procs import get_registry, kill_tree, leak_report, shm_segments
+
+if TYPE_CHECKING:
+    from awsdb_testing.pg import PgBinaries, PgCluster
+
+__all__ = [
+    "awsdb_leak_check",
+    "fresh_pg_cluster",
+    "in_ci",
+    "pg_binaries",
+    "pg_cluster",
+    "pg_names",
+    "pg_snapshot",
+]
+
+
+def in_ci() -> bool:
+    """True when running under CI (``CI=true``): missing engines fail instead of skipping."""
+    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
+@pytest.fixture(scope="session")
+def awsdb_leak_check() -> Iterator[None]:
+    """Fail the session if a server process, shared-memory segment or run dir is left."""
+    registry = get_registry()
+    shm_before = shm_segments()
+    pids_before = set(registry.ever_started())
+    yield
+    started = [p for p in registry.ever_started() if p not in pids_before]
+    paths = [p for p in registry.paths()]
+    problems = leak_report(started, paths=paths, shm_before=shm_before)
+    if problems:
+        for pid in started:
+            kill_tree(pid, timeout=5.0)
+        registry.kill_all()
+        pytest.fail("awsdb-testing leak check: " + "; ".join(problems))
+
+
+@pytest.fixture(scope="session")
+def pg_binaries() -> PgBinaries:
+    """The PostgreSQL binaries (skip, or fail under ``CI=true``, when there are none)."""
+    from awsdb_testing.pg import PgBinariesNotFoundError, find_pg_binaries
+
+    try:
+        return find_pg_binaries()
+    except PgBinariesNotFoundError as exc:
+        if in_ci():
+            pytest.fail(str(exc))
+        pytest.skip(str(exc))
+
+
+@pytest.fixture(scope="session")
+def pg_cluster(pg_binaries: PgBinaries, awsdb_leak_check: None) -> Iterator[PgCluster]:
+    """A shared 3-node Aurora-PostgreSQL emulation, started from the snapshot cache."""
+    from awsdb_testing.pg import PgCluster, PgClusterConfig
+
+    cluster = PgCluster(PgClusterConfig(bins=pg_binaries))
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.close()
+
+
+@pytest.fixture(scope="session")
+def pg_snapshot(pg_cluster: PgCluster) -> Path:
+    """The snapshot the shared cluster was started from (and is restored from)."""
+    snap = pg_cluster.snapshot_path
+    assert snap is not None
+    return snap
+
+
+@pytest.fixture
+def fresh_pg_cluster(pg_cluster: PgCluster) -> Iterator[PgCluster]:
+    """The shared cluster for a destructive test; restored from the snapshot afterwards."""
+    try:
+        yield pg_cluster
+    finally:
+        pg_cluster.uninstall_names()
+        pg_cluster.restore()
+
+
+@pytest.fixture
+def pg_names(pg_cluster: PgCluster) -> Iterator[dict[str, str]]:
+    """The shared cluster's Aurora-shaped host names, installed in the resolver."""
+    with pg_cluster.names_installed() as mapping:
+        yield mapping

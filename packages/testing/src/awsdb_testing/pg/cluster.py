@@ -251,6 +251,11 @@ class PgCluster:
     # ================================================================= nodes and roles
 
     @property
+    def snapshot_path(self) -> Path | None:
+        """The snapshot :meth:`restore` uses (the cache entry, or the last :meth:`snapshot`)."""
+        return self._snapshot
+
+    @property
     def nodes(self) -> list[NodeInfo]:
         """Every node (running or not), in index order."""
         return [self._info(n) for n in self._nodes]
@@ -537,7 +542,7 @@ class PgCluster:
         extra = {
             "rds.extensions": f"'{_FLAVOR_EXTENSIONS[cfg.flavor]}'",
             "emu.flavor": f"'{cfg.flavor}'",
-            "emu.instance_suffix": f"'{self.names.suffix}'",
+            "emu.domain": f"'{self.names.domain}'",
             "synchronous_commit": "on" if cfg.durable else "off",
         }
         if cfg.durable:

@@ -17,10 +17,16 @@ from __future__ import annotations
 __all__ = ["EMULATION_SQL", "EMULATION_VERSION", "PLACEHOLDER_SETTINGS", "SHADOW_SETTINGS_SQL"]
 
 #: Bump whenever the SQL below changes: it is part of the snapshot cache key.
-EMULATION_VERSION = "3"
+EMULATION_VERSION = "4"
 
 #: Placeholder settings shown by the shadow ``pg_catalog.pg_settings`` view.
-PLACEHOLDER_SETTINGS = ("rds.extensions", "cluster.instance_id", "emu.flavor", "bg_emu.status")
+PLACEHOLDER_SETTINGS = (
+    "rds.extensions",
+    "cluster.instance_id",
+    "emu.flavor",
+    "emu.domain",
+    "bg_emu.status",
+)
 
 EMULATION_SQL = r"""
 CREATE SCHEMA aurora_emu;
@@ -110,14 +116,15 @@ CREATE TABLE bg_emu.metadata (
     version text NOT NULL DEFAULT '1.0'
 );
 CREATE FUNCTION rds_tools.show_topology(client text DEFAULT NULL)
-RETURNS TABLE (id bigint, endpoint text, port int, role text, status text, version text)
+RETURNS TABLE (id text, endpoint text, port int, role text, status text, version text)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, bg_emu AS $$
-    SELECT m.id, m.endpoint, m.port, m.role, current_setting('bg_emu.status', true), m.version
+    SELECT m.id::text, m.endpoint, m.port, m.role, current_setting('bg_emu.status', true),
+           m.version
     FROM bg_emu.metadata m
     WHERE coalesce(current_setting('bg_emu.status', true), '') <> ''
     UNION ALL
-    SELECT ('x' || substr(md5(t.server_id), 1, 15))::bit(60)::bigint,
-           t.server_id || coalesce(current_setting('emu.instance_suffix', true), ''),
+    SELECT 'db-' || upper(substr(md5(t.server_id), 1, 26)),
+           t.server_id || '.' || coalesce(current_setting('emu.domain', true), ''),
            t.port, NULL, NULL, NULL
     FROM aurora_emu.topology t
     WHERE current_setting('emu.flavor', true) = 'multi-az-pg' AND NOT t.hidden

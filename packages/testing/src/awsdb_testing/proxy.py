@@ -498,4 +498,3 @@ def start_proxy_group(
             if exc.errno != errno.EADDRINUSE:
                 raise
     raise OSError(errno.EADDRINUSE, f"no common free port for {hosts}") from last
-

@@ -34,8 +34,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
 import mysql.connector
-
 from awsdb.resolver import get_resolver
+
 from awsdb_testing._procs import (
     ServerUser,
     allocate_loopback_block,
@@ -72,8 +72,7 @@ NodeRef = NodeInfo | str | int
 
 _GTID_RE = re.compile(r"(\d+)-(\d+)-(\d+)")
 _WRITER_QUERY = (
-    "SELECT SERVER_ID FROM aurora_emu.replica_host_status "
-    "WHERE SESSION_ID = 'MASTER_SESSION_ID'"
+    "SELECT SERVER_ID FROM aurora_emu.replica_host_status WHERE SESSION_ID = 'MASTER_SESSION_ID'"
 )
 
 
@@ -135,8 +134,9 @@ class MariaDBCluster:
     ``cluster_hash`` (the per-account label of the RDS names, random by default);
     ``first_ip`` / ``proxy_first_ip`` (last octet of node 1's server and proxy loopback
     address); ``server_id_base`` (added to the 1-based server ids, so two clusters can
-    replicate between each other); ``stale_dns_s`` (delay before the writer endpoint name
-    follows a failover); ``aurora_version`` (what ``SHOW VARIABLES LIKE 'aurora_version'``
+    replicate between each other); ``instance_suffix`` (appended to ``instance-N``, for
+    example ``-green-abc123`` on a blue/green target); ``stale_dns_s`` (delay before the
+    writer endpoint name follows a failover); ``aurora_version`` (what ``SHOW VARIABLES LIKE 'aurora_version'``
     answers); ``pristine`` (a ready ``mariadb-install-db`` data directory to copy instead of
     running the initialiser); ``network`` (a created :class:`~awsdb_testing.netns.NetnsNetwork`
     to run each node in its own network namespace; root only).
@@ -152,6 +152,7 @@ class MariaDBCluster:
         first_ip: int = 11,
         proxy_first_ip: int = 31,
         server_id_base: int = 0,
+        instance_suffix: str = "",
         stale_dns_s: float = 0.0,
         aurora_version: str = DEFAULT_AURORA_VERSION,
         pristine: Path | None = None,
@@ -176,6 +177,9 @@ class MariaDBCluster:
         self._first_ip = first_ip
         self._proxy_first_ip = proxy_first_ip
         self._server_id_base = server_id_base
+        if instance_suffix and not re.fullmatch(r"[a-z0-9-]+", instance_suffix):
+            raise ValueError("instance_suffix must be lowercase alphanumeric or '-'")
+        self._instance_suffix = instance_suffix
         self.stale_dns_s = stale_dns_s
         self.aurora_version = aurora_version
         self._pristine_src = pristine
@@ -766,7 +770,7 @@ class MariaDBCluster:
         self._nodes = [
             _Node(
                 index=i + 1,
-                instance_id=f"instance-{i + 1}",
+                instance_id=f"instance-{i + 1}{self._instance_suffix}",
                 server_id=self._server_id_base + i + 1,
                 host=hosts[i],
                 port=port,
@@ -935,8 +939,9 @@ class MariaDBCluster:
         pending = list(nodes)
         while pending:
             pending = [
-                n for n in pending if [str(r[0]) for r in self._q(n, _WRITER_QUERY)]
-                != [writer.instance_id]
+                n
+                for n in pending
+                if [str(r[0]) for r in self._q(n, _WRITER_QUERY)] != [writer.instance_id]
             ]
             if not pending:
                 return

@@ -43,8 +43,9 @@ _RULES: tuple[tuple[re.Pattern[bytes], bytes], ...] = (
 )
 _VERSION_PROBE = re.compile(rb"SHOW\s+VARIABLES\s+LIKE\s+'aurora_version'", re.IGNORECASE)
 # cheap pre-filter: a statement without any of these bytes cannot match a rule
-_TRIGGER = re.compile(rb"replica_host_status|@@aurora_server_id|@@innodb_read_only|aurora_version",
-                      re.IGNORECASE)
+_TRIGGER = re.compile(
+    rb"replica_host_status|@@aurora_server_id|@@innodb_read_only|aurora_version", re.IGNORECASE
+)
 
 
 def rewrite_sql(sql: bytes, aurora_version: str = DEFAULT_AURORA_VERSION) -> bytes:

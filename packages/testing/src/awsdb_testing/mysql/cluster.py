@@ -136,10 +136,11 @@ class MariaDBCluster:
     address); ``server_id_base`` (added to the 1-based server ids, so two clusters can
     replicate between each other); ``instance_suffix`` (appended to ``instance-N``, for
     example ``-green-abc123`` on a blue/green target); ``stale_dns_s`` (delay before the
-    writer endpoint name follows a failover); ``aurora_version`` (what ``SHOW VARIABLES LIKE 'aurora_version'``
-    answers); ``pristine`` (a ready ``mariadb-install-db`` data directory to copy instead of
-    running the initialiser); ``network`` (a created :class:`~awsdb_testing.netns.NetnsNetwork`
-    to run each node in its own network namespace; root only).
+    writer endpoint name follows a failover); ``aurora_version`` (what
+    ``SHOW VARIABLES LIKE 'aurora_version'`` answers); ``pristine`` (a ready
+    ``mariadb-install-db`` data directory to copy instead of running the initialiser);
+    ``network`` (a created :class:`~awsdb_testing.netns.NetnsNetwork` to run each node in
+    its own network namespace; root only).
     """
 
     def __init__(

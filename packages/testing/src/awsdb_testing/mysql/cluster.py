@@ -528,6 +528,9 @@ class MariaDBCluster:
         shutil.rmtree(node.datadir, ignore_errors=True)
         shutil.copytree(self._base / "pristine", node.datadir, symlinks=True)
         chown_tree(node.dir, self._user)
+        # a new server id: a replica skips binlog events carrying its own id, and the
+        # history it replays was partly written under the old one
+        node.server_id += 1000
         self._start_servers({node.index: True})
         node.was_writer = False
         self._change_master(node, writer, use_gtid="slave_pos")

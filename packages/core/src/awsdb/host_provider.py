@@ -19,7 +19,19 @@ from awsdb.rds import cluster_id_for
 if TYPE_CHECKING:
     from awsdb.dialects import AuxQuery, DatabaseDialect
 
-__all__ = ["HostListProvider", "StaticHostListProvider", "parse_host_list"]
+__all__ = ["ConnectionHosts", "HostListProvider", "StaticHostListProvider", "parse_host_list"]
+
+
+class ConnectionHosts(Protocol):
+    """What the static provider reads from connection properties."""
+
+    def hosts(self) -> list[tuple[str, int | None]]:
+        """The ``(host, port)`` pairs of the connection string."""
+        ...
+
+    def get(self, name: str, /) -> object:
+        """A property value (``cluster_id``), or its default."""
+        ...
 
 
 @runtime_checkable
@@ -96,14 +108,28 @@ class StaticHostListProvider:
 
     def __init__(
         self,
-        hosts: Sequence[HostInfo],
+        source: Sequence[HostInfo] | ConnectionHosts,
         *,
+        default_port: int | None = None,
         cluster_id: str | None = None,
         dialect: DatabaseDialect | None = None,
         availability: HostAvailabilityRegistry | None = None,
     ) -> None:
+        """``source`` is a list of hosts, or connection properties (``awsdb.properties.
+        Properties``) whose ``hosts()`` gives the ``(host, port)`` pairs of the connection
+        string and whose ``cluster_id`` property, when set, names the cluster. Ports left
+        unset take ``default_port`` (else the dialect's default port)."""
+        if default_port is None and dialect is not None:
+            default_port = dialect.default_port
+        if isinstance(source, Sequence):
+            hosts = [h if h.port is not None else h.replace(port=default_port) for h in source]
+        else:
+            hosts = [HostInfo(h, p if p is not None else default_port) for h, p in source.hosts()]
+            if cluster_id is None:
+                configured = source.get("cluster_id")
+                cluster_id = str(configured) if configured else None
         if not hosts:
-            raise ProgrammingError("a static host list needs at least one host")
+            raise ProgrammingError("a static host list needs at least one host (property 'host')")
         roles = [HostRole.WRITER] + [HostRole.READER] * (len(hosts) - 1)
         self._hosts = tuple(
             h if h.role is role else h.replace(role=role)
@@ -126,11 +152,10 @@ class StaticHostListProvider:
         availability: HostAvailabilityRegistry | None = None,
     ) -> StaticHostListProvider:
         """Build from the ``host`` / ``port`` values of a connection string (libpq lists)."""
-        if default_port is None and dialect is not None:
-            default_port = dialect.default_port
         pairs = parse_host_list(host, port, default_port)
         return cls(
             [HostInfo(h, p) for h, p in pairs],
+            default_port=default_port,
             cluster_id=cluster_id,
             dialect=dialect,
             availability=availability,

@@ -205,7 +205,8 @@ class MultiAzPgDialect(PgDialect):
     )
 
     def _probe(self, query: AuxQuery) -> bool:
-        return truthy(_first_value(query(MULTI_AZ_WRITER_ID_SQL, None)))
+        # the source resource id is a string such as "db-ABC...": any non-empty value
+        return bool(_text(_first_value(query(MULTI_AZ_WRITER_ID_SQL, None))))
 
     def writer_id(self, query: AuxQuery) -> str | None:
         """The writer's instance id: the source id, or this instance's own id when the

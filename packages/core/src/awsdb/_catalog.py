@@ -911,7 +911,7 @@ def render_properties_markdown(registry: PropertyRegistry) -> str:
             "|---|---|---|---|---|",
         ]
         for prop in registry.by_owner(owner):
-            name = f"`{prop.name}`" + (" 🔒" if prop.secret else "")
+            name = f"`{_cell(prop.name)}`" + (" 🔒" if prop.secret else "")
             if prop.aliases:
                 name += " (alias " + ", ".join(f"`{a}`" for a in prop.aliases) + ")"
             lines.append(

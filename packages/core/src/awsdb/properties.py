@@ -142,8 +142,8 @@ class Property(Generic[T]):
     ``multi=True`` (an awsdb extension) the value is a comma-separated list (a list or tuple
     of strings is accepted too): entries are trimmed, an empty entry is an error, each entry
     is checked against ``choices`` when given, and the result is the canonical entries joined
-    by ``,``; the empty string stays the empty list ``""``. Durations keep their unit in the
-    name (``_ms``, ``_sec``) and are never converted.
+    by ``,``; an empty value is the empty list ``""``, allowed only without ``choices``.
+    Durations keep their unit in the name (``_ms``, ``_sec``) and are never converted.
     """
 
     name: str
@@ -294,15 +294,15 @@ class Property(Generic[T]):
     def _coerce_multi(self, value: object) -> str:
         entries: list[str]
         if isinstance(value, str):
-            if not value.strip():
-                return ""
-            entries = value.split(",")
+            entries = value.split(",") if value.strip() else []
         elif isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
             entries = list(value)
-            if not entries:
-                return ""
         else:
             raise self._fail(value)
+        if not entries:
+            if self.choices is not None:
+                raise self._fail(value, "the list may not be empty")
+            return ""
         out: list[str] = []
         for entry in entries:
             item = entry.strip()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import psycopg
 import pytest
-
 from awsdb_testing.pg import PgCluster
 
 pytestmark = pytest.mark.pg
@@ -22,8 +21,7 @@ RDS_EXT_PROBE = (
 )
 AURORA_STATUS_PROBE = "SELECT 1 FROM pg_catalog.aurora_replica_status() LIMIT 1"
 INSTANCE_ID = (
-    "SELECT pg_catalog.aurora_db_instance_identifier(), "
-    "pg_catalog.aurora_db_instance_identifier()"
+    "SELECT pg_catalog.aurora_db_instance_identifier(), pg_catalog.aurora_db_instance_identifier()"
 )
 IS_READER = "SELECT pg_catalog.pg_is_in_recovery()"
 TOPOLOGY = (
@@ -39,8 +37,7 @@ WRITER_CHECK = (
     "pg_catalog.aurora_db_instance_identifier()"
 )
 HOST_ALIAS = (
-    "SELECT pg_catalog.CONCAT(pg_catalog.inet_server_addr(), ':', "
-    "pg_catalog.inet_server_port())"
+    "SELECT pg_catalog.CONCAT(pg_catalog.inet_server_addr(), ':', pg_catalog.inet_server_port())"
 )
 BG_EXISTS_AURORA = "SELECT 'pg_catalog.get_blue_green_fast_switchover_metadata'::pg_catalog.regproc"
 BG_EXISTS_RDS = "SELECT 'rds_tools.show_topology'::pg_catalog.regproc"
@@ -118,15 +115,20 @@ def test_replica_lag_reported_from_replication(pg_cluster: PgCluster) -> None:
 
 
 def test_rds_pg_flavor(pg_binaries: object, awsdb_leak_check: None) -> None:
-    with PgCluster(nodes=2, flavor="rds-pg", first_octet=41) as cluster:
-        with psycopg.connect(**cluster.app_conninfo_kwargs(1), autocommit=True) as conn:
-            assert conn.execute(RDS_EXT_PROBE).fetchall() == [(True, False)]
-            assert conn.execute(AURORA_EXT_PROBE).fetchall() == [(False,)]
-            # no blue/green deployment yet: the metadata function returns no rows
-            assert conn.execute(
+    with (
+        PgCluster(nodes=2, flavor="rds-pg", first_octet=41) as cluster,
+        psycopg.connect(**cluster.app_conninfo_kwargs(1), autocommit=True) as conn,
+    ):
+        assert conn.execute(RDS_EXT_PROBE).fetchall() == [(True, False)]
+        assert conn.execute(AURORA_EXT_PROBE).fetchall() == [(False,)]
+        # no blue/green deployment yet: the metadata function returns no rows
+        assert (
+            conn.execute(
                 "SELECT version, endpoint, port, role, status FROM "
                 "rds_tools.show_topology('aws_advanced_python_wrapper-1.0.0')"
-            ).fetchall() == []
+            ).fetchall()
+            == []
+        )
 
 
 def test_multi_az_flavor(awsdb_leak_check: None) -> None:
@@ -151,7 +153,10 @@ def test_multi_az_flavor(awsdb_leak_check: None) -> None:
             assert [r[1] for r in my_id] == ["instance-2"]
         # the writer reports its own resource id as the source
         with psycopg.connect(**cluster.app_conninfo_kwargs(1), autocommit=True) as conn:
-            assert conn.execute(
-                "SELECT multi_az_db_cluster_source_dbi_resource_id FROM "
-                "rds_tools.multi_az_db_cluster_source_dbi_resource_id()"
-            ).fetchone() == src
+            assert (
+                conn.execute(
+                    "SELECT multi_az_db_cluster_source_dbi_resource_id FROM "
+                    "rds_tools.multi_az_db_cluster_source_dbi_resource_id()"
+                ).fetchone()
+                == src
+            )

@@ -1,13 +1,13 @@
-"""Failover controller on a real cluster: kill/stop, rejoin, re-clone, stuck replicas, durability."""
+"""Failover controller on real servers: kill/stop, rejoin, re-clone, stuck replicas, durability."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 
 import psycopg
 import pytest
-
 from awsdb_testing.pg import PgCluster
 
 pytestmark = pytest.mark.pg
@@ -113,10 +113,8 @@ def test_durable_mode_loses_no_acknowledged_commit(awsdb_leak_check: None) -> No
                     errors.append(type(exc).__name__)
                     conn = None
                     time.sleep(0.02)
-                    try:
+                    with contextlib.suppress(LookupError):
                         host = cluster.writer()
-                    except LookupError:
-                        pass
 
         thread = threading.Thread(target=writer_loop, name="durable-writer", daemon=True)
         thread.start()

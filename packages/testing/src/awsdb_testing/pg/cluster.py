@@ -39,7 +39,14 @@ from awsdb_testing.pg.emulation import EMULATION_SQL, EMULATION_VERSION, SHADOW_
 from awsdb_testing.pg.names import ClusterNames, random_cluster_hash
 from awsdb_testing.pg.node import AddressInUseError, PgNode, common_settings
 
-__all__ = ["TOPOLOGY_SQL", "WRITER_CHECK_SQL", "PgCluster", "PgClusterConfig"]
+__all__ = [
+    "TOPOLOGY_SQL",
+    "WRITER_CHECK_SQL",
+    "PgCluster",
+    "PgClusterConfig",
+    "purge_snapshot_cache",
+    "snapshot_cache_root",
+]
 
 #: The aurora-pg dialect's topology query (used for convergence checks).
 TOPOLOGY_SQL = (
@@ -89,10 +96,21 @@ class PgClusterConfig:
             raise ValueError("a cluster needs at least one node")
 
 
-def _cache_root() -> Path:
-    return (
-        Path("/dev/shm" if Path("/dev/shm").is_dir() else "/tmp") / f"awsdb-pgcache-{os.getuid()}"
-    )
+def snapshot_cache_root() -> Path:
+    """Where cached cluster snapshots live: ``/dev/shm/awsdb-pgcache-<uid>/``.
+
+    Set ``AWSDB_PG_CACHE_DIR`` to use another directory.
+    """
+    env = os.environ.get("AWSDB_PG_CACHE_DIR")
+    if env:
+        return Path(env)
+    parent = Path("/dev/shm") if Path("/dev/shm").is_dir() else Path(tempfile.gettempdir())
+    return parent / f"awsdb-pgcache-{os.getuid()}"
+
+
+def purge_snapshot_cache() -> None:
+    """Delete every cached snapshot (they are rebuilt on next use)."""
+    remove_tree(snapshot_cache_root())
 
 
 class PgCluster:
@@ -628,11 +646,14 @@ class PgCluster:
         return f"pg{self.bins.version}-emu{EMULATION_VERSION}-n{self.config.nodes}"
 
     def _ensure_cached_snapshot(self) -> Path:
-        root = _cache_root()
+        root = snapshot_cache_root()
         snap = root / self._cache_key()
         if (snap / "meta.json").exists():
             return snap
         root.mkdir(mode=0o755, exist_ok=True)
+        for old in root.glob(f"pg{self.bins.version}-emu*-n{self.config.nodes}"):
+            if old.name != snap.name:  # built by an older emulation version
+                remove_tree(old)
         tmp = _mkdtemp_in(root)
         if self.user is not None:
             os.chown(root, self.user.uid, self.user.gid)

@@ -32,7 +32,7 @@ __all__ = [
 ]
 
 STUCK_AFTER_S = 3.0
-REPAIR_WAIT_S = 10.0
+REPAIR_WAIT_S = 5.0
 
 
 def lsn_to_int(lsn: str) -> int:

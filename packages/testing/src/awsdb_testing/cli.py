@@ -1,0 +1,435 @@
+"""``awsdb cluster up|down|status|failover|fault`` and ``awsdb demo``.
+
+``awsdb cluster up`` starts a detached keeper process that owns the cluster (and, for
+MariaDB, its in-process rewriting proxies) and serves the other sub-commands over a unix
+socket. Its state lives in ``$AWSDB_STATE_DIR``, else ``$XDG_RUNTIME_DIR/awsdb``, else
+``/tmp/awsdb-cluster-<user>``: ``<engine>.json`` (PIDs, addresses, names),
+``<engine>.sock`` (control socket) and ``<engine>.log`` (keeper log).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import getpass
+import json
+import os
+import signal
+import socket
+import socketserver
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from awsdb_testing._procs import pid_alive, wait_pid_gone
+
+__all__ = ["main", "register_cluster", "register_demo", "state_dir"]
+
+_PROXY_ACTIONS = ("blackhole", "heal", "refuse", "reset_all", "latency")
+_NODE_ACTIONS = ("pause", "resume", "kill", "stop", "start_node", "rejoin", "reclone")
+
+
+def state_dir() -> Path:
+    """Where ``awsdb cluster`` keeps its state files (see the module docstring)."""
+    env = os.environ.get("AWSDB_STATE_DIR")
+    if env:
+        return Path(env)
+    xdg = os.environ.get("XDG_RUNTIME_DIR")
+    if xdg and os.path.isdir(xdg):
+        return Path(xdg) / "awsdb"
+    return Path("/tmp") / f"awsdb-cluster-{getpass.getuser()}"
+
+
+def _paths(engine: str) -> tuple[Path, Path, Path]:
+    base = state_dir()
+    return base / f"{engine}.json", base / f"{engine}.sock", base / f"{engine}.log"
+
+
+# ====================================================================== registration
+
+
+def register_cluster(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``awsdb cluster ...`` to the ``awsdb`` command."""
+    parser = subparsers.add_parser(
+        "cluster", help="run a local emulated Aurora cluster (PostgreSQL or MariaDB)"
+    )
+    sub = parser.add_subparsers(dest="cluster_command", required=True)
+
+    def engine_arg(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--engine", choices=("pg", "mysql"), default="pg")
+
+    up = sub.add_parser("up", help="start a cluster that keeps running after the command")
+    engine_arg(up)
+    up.add_argument("--nodes", type=int, default=3)
+    up.add_argument("--durable", action="store_true", help="synchronous replication (pg)")
+    up.add_argument("--flavor", default="aurora-pg", help="aurora-pg | rds-pg | multi-az-pg")
+    up.add_argument("--stale-dns", type=float, default=0.0, metavar="S")
+    up.add_argument("--no-cache", action="store_true", help="build fresh, skip the snapshot")
+    up.add_argument("--timeout", type=float, default=120.0)
+    up.set_defaults(func=_cmd_up)
+
+    down = sub.add_parser("down", help="stop the cluster and delete its files")
+    engine_arg(down)
+    down.add_argument("--purge-cache", action="store_true", help="also drop the snapshot cache")
+    down.set_defaults(func=_cmd_down)
+
+    status = sub.add_parser("status", help="roles, addresses and names as the servers report")
+    engine_arg(status)
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(func=_cmd_status)
+
+    fo = sub.add_parser("failover", help="crash (or stop) the writer and promote a reader")
+    engine_arg(fo)
+    fo.add_argument("--target", help="instance id to promote (default: most advanced)")
+    fo.add_argument("--stop", action="store_true", help="clean stop instead of kill -9")
+    fo.add_argument("--no-writer-window", type=float, default=0.0, metavar="S")
+    fo.add_argument("--json", action="store_true")
+    fo.set_defaults(func=_cmd_failover)
+
+    fault = sub.add_parser("fault", help="inject a fault on one node")
+    engine_arg(fault)
+    fault.add_argument("action", choices=(*_NODE_ACTIONS, *_PROXY_ACTIONS))
+    fault.add_argument("node", help="instance id, instance host name or 1-based index")
+    fault.add_argument("--seconds", type=float, default=0.0, help="latency value")
+    fault.set_defaults(func=_cmd_fault)
+
+    serve = sub.add_parser("_serve", help=argparse.SUPPRESS)
+    engine_arg(serve)
+    serve.add_argument("--options", default="{}")
+    serve.set_defaults(func=_cmd_serve)
+
+
+def register_demo(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``awsdb demo`` to the ``awsdb`` command."""
+    parser = subparsers.add_parser(
+        "demo", help="kill the writer of a local cluster under a write workload, show recovery"
+    )
+    parser.add_argument("--no-live", action="store_true", help="plain output (CI, no TTY)")
+    parser.add_argument("--before", type=float, default=2.0, help="seconds of load before kill")
+    parser.add_argument("--dns-ttl", type=float, default=2.0, help="emulated DNS flip delay")
+    parser.add_argument("--timeout", type=float, default=20.0, help="max wait for recovery")
+    parser.set_defaults(func=_cmd_demo)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Stand-alone entry (``python -m awsdb_testing.cli``) with just these commands."""
+    parser = argparse.ArgumentParser(prog="awsdb")
+    sub = parser.add_subparsers(dest="command", required=True)
+    register_cluster(sub)
+    register_demo(sub)
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+# ====================================================================== demo
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from awsdb_testing.demo import run_demo
+
+    return run_demo(
+        live=not args.no_live and sys.stdout.isatty(),
+        before_s=args.before,
+        dns_ttl_s=args.dns_ttl,
+        timeout_s=args.timeout,
+    )
+
+
+# ====================================================================== keeper process
+
+
+def _open_cluster(engine: str, options: dict[str, Any]) -> Any:
+    if engine == "pg":
+        from awsdb_testing.pg import PgCluster, PgClusterConfig
+
+        return PgCluster(
+            PgClusterConfig(
+                nodes=options.get("nodes", 3),
+                durable=options.get("durable", False),
+                flavor=options.get("flavor", "aurora-pg"),
+                stale_dns_s=options.get("stale_dns", 0.0),
+                use_cache=not options.get("no_cache", False),
+            )
+        )
+    from awsdb_testing import mysql
+
+    cls = getattr(mysql, "MariaDBCluster")  # noqa: B009 - optional engine, resolved lazily
+    return cls()
+
+
+def _describe(cluster: Any, engine: str) -> dict[str, Any]:
+    try:
+        writer: str | None = cluster.writer().instance_id
+    except LookupError:
+        writer = None
+    pids = cluster.pids()
+    return {
+        "engine": engine,
+        "writer": writer,
+        "readers": [n.instance_id for n in cluster.readers()],
+        "nodes": [asdict(n) for n in cluster.nodes],
+        "pids": pids if isinstance(pids, dict) else list(pids),
+        "host_map": cluster.host_map(),
+        "app_dsn": {n.instance_id: cluster.app_dsn(n.instance_id) for n in cluster.nodes},
+    }
+
+
+def _dispatch(cluster: Any, engine: str, request: dict[str, Any]) -> dict[str, Any]:
+    cmd = request.get("cmd")
+    if cmd == "status":
+        return _describe(cluster, engine)
+    if cmd == "failover":
+        report = cluster.failover(
+            target=request.get("target"),
+            kill=request.get("kill", True),
+            no_writer_window_s=request.get("window", 0.0),
+        )
+        return {
+            "old_writer": report.old_writer,
+            "new_writer": report.new_writer,
+            "method": report.method,
+            "steps": report.steps,
+            "repaired": report.repaired,
+        }
+    if cmd == "fault":
+        action, node = request["action"], request["node"]
+        if action in _PROXY_ACTIONS:
+            if not hasattr(cluster, "proxy"):
+                raise ValueError(f"{engine} clusters have no fault proxies; use pause/resume")
+            proxy = cluster.proxy(node)
+            if action == "latency":
+                proxy.latency(request.get("seconds", 0.0))
+            else:
+                getattr(proxy, action)()
+        else:
+            result = getattr(cluster, action)(node)
+            return {"ok": True, "result": result}
+        return {"ok": True}
+    raise ValueError(f"unknown command {cmd!r}")
+
+
+class _Handler(socketserver.StreamRequestHandler):
+    def handle(self) -> None:
+        server: Any = self.server
+        line = self.rfile.readline()
+        try:
+            request = json.loads(line)
+            if request.get("cmd") == "down":
+                self.wfile.write(b'{"ok": true}\n')
+                server.down_event.set()
+                return
+            with server.lock:
+                reply = _dispatch(server.cluster, server.engine, request)
+        except Exception as exc:  # reported to the CLI, the keeper stays up
+            reply = {"error": f"{type(exc).__name__}: {exc}"}
+        self.wfile.write((json.dumps(reply, default=str) + "\n").encode())
+
+
+class _KeeperServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    daemon_threads = True
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    state_file, sock_path, _ = _paths(args.engine)
+    options = json.loads(args.options)
+    cluster = _open_cluster(args.engine, options)
+    down = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: down.set())
+    with contextlib.suppress(FileNotFoundError):
+        sock_path.unlink()
+    server = _KeeperServer(str(sock_path), _Handler)
+    server.cluster = cluster  # type: ignore[attr-defined]
+    server.engine = args.engine  # type: ignore[attr-defined]
+    server.lock = threading.Lock()  # type: ignore[attr-defined]
+    server.down_event = down  # type: ignore[attr-defined]
+    try:
+        cluster.start()
+        info = _describe(cluster, args.engine)
+        info["keeper_pid"] = os.getpid()
+        info["socket"] = str(sock_path)
+        tmp = state_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(info, indent=2, default=str))
+        tmp.rename(state_file)
+        thread = threading.Thread(target=server.serve_forever, name="awsdb-keeper", daemon=True)
+        thread.start()
+        while not down.wait(0.5):
+            pass
+        server.shutdown()
+    finally:
+        server.server_close()
+        cluster.close()
+        for path in (state_file, sock_path):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+    return 0
+
+
+def _request(engine: str, payload: dict[str, Any], timeout: float = 120.0) -> dict[str, Any]:
+    _, sock_path, _ = _paths(engine)
+    if not sock_path.exists():
+        raise SystemExit(f"no {engine} cluster is running (start one with `awsdb cluster up`)")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout)
+        sock.connect(str(sock_path))
+        sock.sendall((json.dumps(payload) + "\n").encode())
+        data = b""
+        while not data.endswith(b"\n"):
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    reply: dict[str, Any] = json.loads(data or b"{}")
+    if "error" in reply:
+        raise SystemExit(f"error: {reply['error']}")
+    return reply
+
+
+# ====================================================================== commands
+
+
+def _cmd_up(args: argparse.Namespace) -> int:
+    state_file, _, log_path = _paths(args.engine)
+    state_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if state_file.exists():
+        keeper = json.loads(state_file.read_text()).get("keeper_pid")
+        if keeper and pid_alive(int(keeper)):
+            print(f"a {args.engine} cluster is already running (state: {state_file})")
+            return 1
+        state_file.unlink()
+    options = {
+        "nodes": args.nodes,
+        "durable": args.durable,
+        "flavor": args.flavor,
+        "stale_dns": args.stale_dns,
+        "no_cache": args.no_cache,
+    }
+    cmd = [
+        sys.executable,
+        "-m",
+        "awsdb_testing.cli",
+        "cluster",
+        "_serve",
+        "--engine",
+        args.engine,
+        "--options",
+        json.dumps(options),
+    ]
+    t0 = time.monotonic()
+    with log_path.open("ab") as log:
+        keeper = subprocess.Popen(
+            cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True
+        )
+    while not state_file.exists():
+        if keeper.poll() is not None:
+            print(log_path.read_text(errors="replace")[-3000:], file=sys.stderr)
+            print(f"the cluster keeper exited with {keeper.returncode}", file=sys.stderr)
+            return 1
+        if time.monotonic() - t0 > args.timeout:
+            keeper.terminate()
+            print(f"cluster not up after {args.timeout:.0f} s; log: {log_path}", file=sys.stderr)
+            return 1
+        time.sleep(0.05)
+    info = json.loads(state_file.read_text())
+    print(f"{args.engine} cluster up in {time.monotonic() - t0:.2f} s (state: {state_file})")
+    _print_status(info)
+    return 0
+
+
+def _cmd_down(args: argparse.Namespace) -> int:
+    state_file, _, _ = _paths(args.engine)
+    if not state_file.exists():
+        print(f"no {args.engine} cluster is running")
+    else:
+        keeper = int(json.loads(state_file.read_text()).get("keeper_pid", 0))
+        with contextlib.suppress(SystemExit, OSError):
+            _request(args.engine, {"cmd": "down"}, timeout=10)
+        if keeper and not wait_pid_gone(keeper, 30):
+            os.kill(keeper, signal.SIGTERM)
+            wait_pid_gone(keeper, 30)
+        print(f"{args.engine} cluster stopped")
+    if args.purge_cache and args.engine == "pg":
+        from awsdb_testing.pg.cluster import purge_snapshot_cache
+
+        purge_snapshot_cache()
+        print("snapshot cache removed")
+    return 0
+
+
+def _print_status(info: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{info['engine']} cluster")
+    for col in ("instance", "role", "address", "pid", "host name"):
+        table.add_column(col)
+    pids = info.get("pids") or {}
+    for node in info["nodes"]:
+        nid = node["instance_id"]
+        if nid == info.get("writer"):
+            role = "writer"
+        elif nid in info.get("readers", []):
+            role = "reader"
+        else:
+            role = "down"
+        pid = pids.get(nid) if isinstance(pids, dict) else node.get("pid")
+        table.add_row(nid, role, f"{node['host']}:{node['port']}", str(pid or "-"), node["name"])
+    console = Console()
+    console.print(table)
+    names = {k: v for k, v in info["host_map"].items() if ".cluster-" in k}
+    for name, ip in names.items():
+        console.print(f"  {name} -> {ip}")
+    first = next(iter(info["app_dsn"].values()), "")
+    console.print(
+        f"  connect as the app role, e.g.: psql '{first}'"
+        if info["engine"] == "pg"
+        else f"  app connection: {first}"
+    )
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    info = _request(args.engine, {"cmd": "status"})
+    if args.json:
+        print(json.dumps(info, indent=2))
+    else:
+        _print_status(info)
+    return 0
+
+
+def _cmd_failover(args: argparse.Namespace) -> int:
+    reply = _request(
+        args.engine,
+        {
+            "cmd": "failover",
+            "target": args.target,
+            "kill": not args.stop,
+            "window": args.no_writer_window,
+        },
+    )
+    if args.json:
+        print(json.dumps(reply, indent=2))
+        return 0
+    print(f"failover ({reply['method']}): {reply['old_writer']} -> {reply['new_writer']}")
+    for step, secs in reply["steps"].items():
+        print(f"  {step:<11} {secs * 1000:8.1f} ms")
+    if reply["repaired"]:
+        print(f"  repaired: {', '.join(reply['repaired'])}")
+    return 0
+
+
+def _cmd_fault(args: argparse.Namespace) -> int:
+    node: str | int = int(args.node) if args.node.isdigit() else args.node
+    reply = _request(
+        args.engine,
+        {"cmd": "fault", "action": args.action, "node": node, "seconds": args.seconds},
+    )
+    extra = f" ({reply['result']})" if reply.get("result") else ""
+    print(f"{args.action} {args.node}: done{extra}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -180,17 +180,18 @@ def postgres_server() -> Iterator[Server]:
         _wait_port(port, proc, 30, log)
         import psycopg
 
-        with psycopg.connect(host=str(sock), port=port, user="postgres", dbname="postgres",
-                             autocommit=True) as c:
-            deadline = time.monotonic() + 10
-            while True:
-                try:
-                    c.execute("CREATE ROLE app LOGIN PASSWORD 'app-secret-pw'")
-                    break
-                except psycopg.OperationalError:
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.1)
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                c = psycopg.connect(host=str(sock), port=port, user="postgres", dbname="postgres",
+                                    autocommit=True)
+                break
+            except psycopg.OperationalError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        with c:
+            c.execute("CREATE ROLE app LOGIN PASSWORD 'app-secret-pw'")
             c.execute("CREATE DATABASE appdb OWNER app")
         yield Server("pg", "127.0.0.1", port, "app", "app-secret-pw", "appdb", proc, base,
                      {"socket_dir": str(sock)})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import socket
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -19,7 +20,7 @@ __all__ = ["MySQLConnectorDialect"]
 # MySQL client error codes meaning the connection is lost (aurora-facts §4.2).
 _NETWORK_ERRNOS = frozenset({2001, 2002, 2003, 2004, 2006, 2012, 2013, 2026, 2055})
 _LOGIN_ERRNOS = frozenset({1045, 1044, 1698})
-_READ_ONLY_ERRNOS = frozenset({1836, 1290})  # 1290: --read-only (MariaDB, Aurora readers)
+_READ_ONLY_ERRNOS = frozenset({1836, 1290, 1792})  # 1290: --read-only; 1792: READ ONLY tx
 # client read timeout, query interrupted, max_execution_time, MariaDB max_statement_time
 _TIMEOUT_ERRNOS = frozenset({3024, 1317, 1028, 1969})
 
@@ -52,8 +53,9 @@ class MySQLConnectorDialect(DriverDialect):
             kwargs.setdefault("connection_timeout", max(1, round(float(connect_timeout))))
         socket_timeout = props.get("socket_timeout")
         if socket_timeout is not None and float(socket_timeout) > 0:
-            kwargs.setdefault("read_timeout", float(socket_timeout))
-            kwargs.setdefault("write_timeout", float(socket_timeout))
+            seconds = max(1, math.ceil(float(socket_timeout)))  # the connector takes int seconds
+            kwargs.setdefault("read_timeout", seconds)
+            kwargs.setdefault("write_timeout", seconds)
         kwargs.setdefault("use_pure", True)
         address = get_resolver().override(host.host)
         if address is not None:

@@ -86,21 +86,42 @@ _DOMAINS = (
     r"(?P<domain>[a-zA-Z0-9]+\.rds\.(?P<region>[a-zA-Z0-9-]+)"
     r"\.(?:amazonaws\.com|c2s\.ic\.gov|sc2s\.sgov\.gov))$",
 )
-_RDS_PATTERNS = tuple(re.compile(_PREFIX + d, re.IGNORECASE) for d in _DOMAINS)
 # The shard-group form additionally accepts these partitions with an optional trailing dot.
-_SHARD_GROUP_PATTERN = re.compile(
+_SHARD_GROUP = (
     r"^(?P<instance>.+)\.(?P<dns>shardgrp-)"
     r"(?P<domain>[a-zA-Z0-9]+\.(?P<region>[a-zA-Z0-9-]+)\.rds\."
-    r"(?:amazonaws\.com\.cn|amazonaws\.com|sc2s\.sgov\.gov|c2s\.ic\.gov))\.?$",
-    re.IGNORECASE,
+    r"(?:amazonaws\.com\.cn|amazonaws\.com|sc2s\.sgov\.gov|c2s\.ic\.gov))\.?$"
 )
-_ELB_PATTERN = re.compile(
-    r"^(?P<instance>.+)\.elb\.((?P<region>[a-zA-Z0-9-]+)\.amazonaws\.com)$", re.IGNORECASE
-)
-_OLD_BLUE_PATTERN = re.compile(r".*(?P<prefix>-old1)\.", re.IGNORECASE)
-_GREEN_PATTERN = re.compile(r".*(?P<prefix>-green-[0-9a-z]{6})\.", re.IGNORECASE)
+_ELB = r"^(?P<instance>.+)\.elb\.((?P<region>[a-zA-Z0-9-]+)\.amazonaws\.com)$"
+_OLD_BLUE = r".*(?P<prefix>-old1)\."
+_GREEN = r".*(?P<prefix>-green-[0-9a-z]{6})\."
 _OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
-_IPV4_PATTERN = re.compile(rf"^(?:{_OCTET}\.){{3}}{_OCTET}$")
+_IPV4 = rf"^(?:{_OCTET}\.){{3}}{_OCTET}$"
+
+
+class _Patterns(NamedTuple):
+    endpoint: tuple[re.Pattern[str], ...]  # the four domain variants, then the shard group
+    elb: re.Pattern[str]
+    old_blue: re.Pattern[str]
+    green: re.Pattern[str]
+    ipv4: re.Pattern[str]
+
+
+@lru_cache(maxsize=1)
+def _patterns() -> _Patterns:
+    """The compiled patterns, built on first use (keeps ``import`` cheap)."""
+    flags = re.IGNORECASE
+    return _Patterns(
+        endpoint=(
+            *(re.compile(_PREFIX + d, flags) for d in _DOMAINS),
+            re.compile(_SHARD_GROUP, flags),
+        ),
+        elb=re.compile(_ELB, flags),
+        old_blue=re.compile(_OLD_BLUE, flags),
+        green=re.compile(_GREEN, flags),
+        ipv4=re.compile(_IPV4),
+    )
+
 
 _DNS_TYPES = {
     "global-": RdsUrlType.RDS_GLOBAL_WRITER_CLUSTER,
@@ -133,7 +154,7 @@ def normalize_host(host: str) -> str:
 
 def _is_ip(host: str) -> bool:
     """IPv4 dotted quad, or IPv6 (full 8 groups or compressed with ``::``, optional zone)."""
-    if _IPV4_PATTERN.match(host):
+    if _patterns().ipv4.match(host):
         return True
     if ":" not in host:
         return False
@@ -151,7 +172,7 @@ def _parse(host: str) -> _Parsed:
     h = normalize_host(host)
     if _is_ip(h):
         return _Parsed(RdsUrlType.IP_ADDRESS, h, None, None, None, None)
-    for pattern in (*_RDS_PATTERNS, _SHARD_GROUP_PATTERN):
+    for pattern in _patterns().endpoint:
         m = pattern.match(h)
         if m is None:
             continue
@@ -177,7 +198,7 @@ def region_of(host: str) -> str | None:
         return None
     if parsed.region is not None and parsed.region != "global":
         return parsed.region
-    m = _ELB_PATTERN.match(parsed.host)
+    m = _patterns().elb.match(parsed.host)
     if m is not None and m.group("region") != "global":
         return m.group("region")
     return None
@@ -264,12 +285,12 @@ def _remove_prefix_group(pattern: re.Pattern[str], host: str) -> str | None:
 
 def is_old_blue_host(host: str) -> bool:
     """True for an old blue name left by a switchover (contains ``-old1.``)."""
-    return _OLD_BLUE_PATTERN.match(host) is not None
+    return _patterns().old_blue.match(host) is not None
 
 
 def is_green_host(host: str) -> bool:
     """True for a green name (contains ``-green-`` plus six ``[0-9a-z]`` before a dot)."""
-    return _GREEN_PATTERN.match(host) is not None
+    return _patterns().green.match(host) is not None
 
 
 def blue_green_base_name(host: str) -> str:
@@ -277,7 +298,8 @@ def blue_green_base_name(host: str) -> str:
 
     Names without either infix are returned unchanged.
     """
-    for pattern in (_GREEN_PATTERN, _OLD_BLUE_PATTERN):
+    patterns = _patterns()
+    for pattern in (patterns.green, patterns.old_blue):
         base = _remove_prefix_group(pattern, host)
         if base is not None:
             return base

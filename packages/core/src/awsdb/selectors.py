@@ -16,17 +16,19 @@ from __future__ import annotations
 
 import bisect
 import itertools
-import random
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 from types import MappingProxyType
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from awsdb.errors import OperationalError, ProgrammingError
 from awsdb.hosts import HostInfo, HostRole
+
+if TYPE_CHECKING:
+    import random
 
 __all__ = [
     "HighestWeightSelector",
@@ -162,7 +164,11 @@ class RandomSelector:
     name = "random"
 
     def __init__(self, rng: random.Random | None = None) -> None:
-        self._rng = rng or random.Random()
+        if rng is None:
+            import random  # lazy: keeps the module import light
+
+            rng = random.Random()
+        self._rng = rng
 
     def select(self, hosts: Sequence[HostInfo], role: HostRole, props: PropertyReader) -> HostInfo:
         """A uniformly random eligible host."""
@@ -182,7 +188,11 @@ class WeightedRandomSelector:
     default_weight_property = "weighted_random_default_weight"
 
     def __init__(self, rng: random.Random | None = None) -> None:
-        self._rng = rng or random.Random()
+        if rng is None:
+            import random  # lazy: keeps the module import light
+
+            rng = random.Random()
+        self._rng = rng
 
     def select(self, hosts: Sequence[HostInfo], role: HostRole, props: PropertyReader) -> HostInfo:
         """An eligible host drawn with probability weight / Σ weights."""

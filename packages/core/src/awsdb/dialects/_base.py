@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
-from decimal import Decimal
 from functools import lru_cache
 from typing import ClassVar, NamedTuple
 
@@ -56,13 +55,16 @@ def truthy(value: object) -> bool:
         return False
     if isinstance(value, bool):
         return value
-    if isinstance(value, int | float | Decimal):
+    if isinstance(value, int | float):
         return value != 0
     if isinstance(value, bytes | bytearray):
         value = bytes(value).decode("utf-8", "replace")
     if isinstance(value, str):
         return value.strip().lower() in ("1", "on", "true", "t", "yes", "y")
-    return bool(value)
+    try:  # Decimal and other numeric types, without importing decimal
+        return float(value) != 0  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return bool(value)
 
 
 def _text(value: object) -> str | None:

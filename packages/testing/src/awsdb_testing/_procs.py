@@ -64,14 +64,15 @@ _PORT_RANGE = (20000, 60000)
 # --------------------------------------------------------------------------- ports
 
 
-def port_is_free(host: str, port: int) -> bool:
+def port_is_free(host: str, port: int, *, check_wildcard: bool = True) -> bool:
     """True if a TCP listener could bind ``host:port`` right now (and nobody listens there).
 
     Binding ``host`` is not enough: a wildcard listener on the same port (``0.0.0.0``)
-    would still block the server, so a bind to the wildcard address is tried as well when
-    ``host`` is a loopback address other than the wildcard.
+    would still block the server, so with ``check_wildcard`` a bind to the wildcard
+    address is tried as well (this also fails when *any* address uses the port).
     """
-    for addr in (host, "0.0.0.0") if host != "0.0.0.0" else (host,):
+    addrs = (host, "0.0.0.0") if check_wildcard and host != "0.0.0.0" else (host,)
+    for addr in addrs:
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
@@ -120,15 +121,19 @@ def allocate_loopback_block(
 ) -> LoopbackBlock:
     """Pick a port free on every address ``127.0.0.<first>`` ... ``127.0.0.<first+count-1>``.
 
-    With ``port`` given, only that port is checked (``OSError`` if taken). Otherwise random
-    ports are probed so that parallel runs on the machine do not collide.
+    With ``port`` given, only that port is checked on these addresses (``OSError`` if
+    taken); other addresses may already use it (a second cluster on the same port).
+    Otherwise random ports that nobody uses on any address are probed, so that parallel
+    runs on the machine do not collide.
     """
     if count < 1 or first < 1 or first + count - 1 > 254:
         raise ValueError(f"invalid loopback block: first={first} count={count}")
     hosts = tuple(f"127.0.0.{first + i}" for i in range(count))
     candidates = [port] if port is not None else _random_ports(attempts)
     for cand in candidates:
-        if cand is not None and all(port_is_free(h, cand) for h in hosts):
+        if cand is not None and all(
+            port_is_free(h, cand, check_wildcard=port is None) for h in hosts
+        ):
             return LoopbackBlock(hosts, cand)
     raise OSError(errno.EADDRINUSE, f"no free port for {hosts[0]}..{hosts[-1]}")
 

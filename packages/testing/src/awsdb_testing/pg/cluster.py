@@ -141,7 +141,11 @@ class PgCluster:
     # ================================================================= lifecycle
 
     def __enter__(self) -> PgCluster:
-        self.start()
+        try:
+            self.start()
+        except BaseException:
+            self.close()
+            raise
         return self
 
     def __exit__(
@@ -561,6 +565,7 @@ class PgCluster:
             "rds.extensions": f"'{_FLAVOR_EXTENSIONS[cfg.flavor]}'",
             "emu.flavor": f"'{cfg.flavor}'",
             "emu.domain": f"'{self.names.domain}'",
+            "bg_emu.status": "''",  # defined so that ALTER SYSTEM can change it per node
             "synchronous_commit": "on" if cfg.durable else "off",
         }
         if cfg.durable:

@@ -131,6 +131,14 @@ def bind_driver_errors(driver_operational_error: type[BaseException]) -> DriverF
 
         def make(base: type[FailoverError]) -> type[FailoverError]:
             name = base.__name__
+            state = base.sqlstate
+
+            def __init__(self: BaseException, *args: object, **kwargs: object) -> None:
+                super(cls, self).__init__(*args, **kwargs)  # type: ignore[misc]
+                # drivers such as mysql-connector set an instance ``sqlstate`` of None
+                if getattr(self, "sqlstate", None) != state:
+                    self.sqlstate = state  # type: ignore[attr-defined]
+
             cls = type(
                 name,
                 (base, driver_operational_error),
@@ -138,6 +146,7 @@ def bind_driver_errors(driver_operational_error: type[BaseException]) -> DriverF
                     "__module__": __name__,
                     "__qualname__": f"{prefix}{name}",
                     "__doc__": base.__doc__,
+                    "__init__": __init__,
                 },
             )
             return cls

@@ -157,7 +157,7 @@ _HOST = st.one_of(
 )
 
 
-@_FUZZ
+@settings(_FUZZ, max_examples=300)
 @given(
     user=st.none() | _LIBPQ_VALUE,
     password=st.none() | _LIBPQ_VALUE,

@@ -19,7 +19,7 @@ from awsdb.properties import Properties, Property, _show, default_registry
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-_FUZZ = settings(max_examples=1200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+_FUZZ = settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 _NUMERIC_TEXT = st.from_regex(
     r"\s?[+-]?[0-9]{0,6}(\.[0-9]{0,3})?(e[+-]?[0-9]{1,3})?\s?", fullmatch=True
@@ -171,7 +171,7 @@ _VOCABULARY = (
 )
 
 
-@_FUZZ
+@settings(_FUZZ, max_examples=500)
 @given(
     secret=_SECRET_VALUE,
     key=st.sampled_from(["password", "idp_password", "monitoring-password", "sslpassword"]),

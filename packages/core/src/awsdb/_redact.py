@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from .properties import DRIVER_SECRET_KEYS, REDACTED, PropertyRegistry
 
@@ -33,9 +33,9 @@ __all__ = [
 MIN_SECRET_LENGTH = 4
 """Shortest secret value replaced wherever it occurs in text."""
 
-_HINT = r"[A-Za-z0-9_-]*(?:pass(?:word|wd)|pwd|secret|token|credential)[A-Za-z0-9_-]*"
+_HINT = r"[A-Za-z0-9_-]{0,40}(?:pass(?:word|wd)|pwd|secret|token|credential)[A-Za-z0-9_-]{0,40}"
 _KEY_VALUE = re.compile(
-    r"(?P<key>\b" + _HINT + r")(?P<sep>['\"]?\s*[=:]\s*)"
+    r"(?P<key>\b" + _HINT + r")(?P<sep>['\"]?\s*=\s*|['\"]\s*:\s*|:\s+)"
     r"(?P<value>'(?:[^'\\]|\\.)*'?|\"(?:[^\"\\]|\\.)*\"?|[^\s,;&'\"})\]]+)",
     re.IGNORECASE,
 )
@@ -90,10 +90,15 @@ def _variants(secret: str) -> set[str]:
     return {f for f in forms if len(f) >= MIN_SECRET_LENGTH}
 
 
-def _replace_all(text: str, forms: Iterable[str]) -> str:
-    for form in sorted(forms, key=len, reverse=True):
-        if form in text:
-            text = text.replace(form, REDACTED)
+def _replace_all(text: str, ordered: Sequence[str]) -> str:
+    """Replace every form (longest first: ``ordered`` is sorted by decreasing length)."""
+    changed = True
+    while changed:  # a replacement can join text into a new occurrence; every pass shrinks
+        changed = False
+        for form in ordered:
+            if form in text:
+                text = text.replace(form, REDACTED)
+                changed = True
     return text
 
 
@@ -107,7 +112,7 @@ def redact_text(text: str, secrets: Iterable[str]) -> str:
     for secret in secrets:
         if isinstance(secret, str) and len(secret) >= MIN_SECRET_LENGTH:
             forms |= _variants(secret)
-    return _replace_all(text, forms) if forms else text
+    return _replace_all(text, sorted(forms, key=len, reverse=True)) if forms else text
 
 
 def redact_patterns(text: str) -> str:
@@ -115,7 +120,16 @@ def redact_patterns(text: str) -> str:
     URL passwords replaced by ``'***'``."""
     if "://" in text:
         text = _URL_PASSWORD.sub(lambda m: m.group("head") + REDACTED, text)
-    return _KEY_VALUE.sub(lambda m: m.group("key") + m.group("sep") + REDACTED, text)
+    return _KEY_VALUE.sub(_redact_pair, text)
+
+
+_ALREADY_REDACTED = frozenset({REDACTED, f"'{REDACTED}'", f'"{REDACTED}"', "<redacted>"})
+
+
+def _redact_pair(match: re.Match[str]) -> str:
+    if match.group("value") in _ALREADY_REDACTED:
+        return match.group(0)
+    return match.group("key") + match.group("sep") + REDACTED
 
 
 class SecretsFilter(logging.Filter):
@@ -139,25 +153,26 @@ class SecretsFilter(logging.Filter):
         super().__init__()
         self._registry = registry
         self._lock = threading.Lock()
-        self._secrets: dict[str, None] = {}
-        self._forms: tuple[str, ...] = ()
+        self._secrets: dict[str, frozenset[str]] = {}  # secret -> its forms, oldest first
+        self._forms: tuple[str, ...] | None = ()  # None: to be rebuilt on next use
 
     def add(self, secret: object) -> None:
         """Remember ``secret`` (a non-string or a too-short value is ignored)."""
         if not isinstance(secret, str) or len(secret) < MIN_SECRET_LENGTH:
             return
+        forms = frozenset(_variants(secret))
         with self._lock:
             self._secrets.pop(secret, None)
-            self._secrets[secret] = None
+            self._secrets[secret] = forms
             while len(self._secrets) > _MAX_TRACKED:
                 del self._secrets[next(iter(self._secrets))]
-            self._rebuild()
+            self._forms = None
 
     def discard(self, secret: str) -> None:
         """Forget ``secret``."""
         with self._lock:
-            if self._secrets.pop(secret, 0) is None:
-                self._rebuild()
+            if self._secrets.pop(secret, None) is not None:
+                self._forms = None
 
     def track(self, props: Mapping[str, object]) -> None:
         """Remember the values of every secret key of ``props`` (e.g. a Properties)."""
@@ -169,15 +184,21 @@ class SecretsFilter(logging.Filter):
         """How many secret values are known."""
         return len(self._secrets)
 
-    def _rebuild(self) -> None:
-        forms: set[str] = set()
-        for secret in self._secrets:
-            forms |= _variants(secret)
-        self._forms = tuple(sorted(forms, key=len, reverse=True))
+    def _current_forms(self) -> tuple[str, ...]:
+        forms = self._forms
+        if forms is None:
+            with self._lock:
+                merged: set[str] = set()
+                for variants in self._secrets.values():
+                    merged |= variants
+                forms = self._forms = tuple(sorted(merged, key=len, reverse=True))
+        return forms
 
     def redact(self, text: str) -> str:
         """``text`` with known secret values and secret-looking pairs replaced."""
-        text = _replace_all(text, self._forms)
+        forms = self._current_forms()
+        if forms:
+            text = _replace_all(text, forms)
         return redact_patterns(text)
 
     def attach(self, target: logging.Logger | logging.Handler) -> None:

@@ -264,6 +264,8 @@ def test_filter_never_lets_a_known_secret_through(
 ) -> None:
     flt = SecretsFilter(default_registry())
     flt.add(secret)
+    msg: str
+    args: tuple[object, ...]
     if form == "plain":
         msg, args = "%s%s%s", (before, secret, after)
     elif form == "repr":

@@ -8,7 +8,6 @@ import psycopg
 import pytest
 from awsdb import rds
 from awsdb.resolver import get_resolver
-
 from awsdb_testing.pg import PgCluster
 
 pytestmark = pytest.mark.pg

@@ -198,3 +198,14 @@ def test_aws_wrapper_compatible_entry(pg_server: Any) -> None:
     with conn:
         assert conn.autocommit is True
         assert conn.execute("SELECT current_user").fetchone() == ("app",)
+
+
+def test_database_dialect_is_detected_on_first_use_only(pg_server: Any) -> None:
+    with awsdb.connect(psycopg.Connection.connect, pg_server.dsn, plugins="") as conn:
+        service = conn.plugin_service
+        assert service._database_dialect is None  # no probe at connect
+        assert service.database_dialect.code == "pg"
+        assert not service.in_transaction()
+    with awsdb.connect(psycopg.Connection.connect, pg_server.dsn, plugins="",
+                       wrapper_dialect="aurora-pg") as conn:
+        assert conn.plugin_service.database_dialect.code == "aurora-pg"

@@ -269,14 +269,16 @@ class PluginService:
         if self._database_dialect is None:
             from awsdb.dialects import detect_dialect
 
-            host = self.current_host.host if self.current_host is not None else ""
+            current = self.current_host
             override = self.props.get("wrapper_dialect")
             self._database_dialect = detect_dialect(
                 self.driver.family,
-                host,
+                current.host if current is not None else "",
                 self.aux_query(),
+                port=current.port if current is not None else None,
                 override=str(override) if override else None,
                 cache=self.services.dialect_cache,
+                registry=self.services.dialects,
             )
         return self._database_dialect
 

@@ -18,7 +18,7 @@ from ._generated import e6data_cluster_pb2 as cluster_pb2
 from ._generated import e6data_engine_pb2 as engine_pb2
 from .errors import translate_rpc_error
 
-__all__ = ["ENGINE_SERVICE", "CLUSTER_SERVICE", "RpcSpec", "RpcClient", "rpc_table"]
+__all__ = ["CLUSTER_SERVICE", "ENGINE_SERVICE", "PendingCall", "RpcClient", "RpcSpec", "rpc_table"]
 
 ENGINE_SERVICE = "QueryEngineService"
 CLUSTER_SERVICE = "ClusterService"
@@ -70,6 +70,25 @@ class RpcClient:
         service: str = ENGINE_SERVICE,
     ) -> Any:
         """Invoke an RPC with a deadline; raise a translated :class:`~.errors.Error`."""
+        fn = self._callable(name, service)
+        try:
+            return fn(request, timeout=timeout, metadata=tuple(metadata))
+        except grpc.RpcError as exc:
+            raise translate_rpc_error(exc, name) from exc
+
+    def start(
+        self,
+        name: str,
+        request: Any,
+        *,
+        timeout: float,
+        metadata: Sequence[tuple[str, str]] = (),
+    ) -> PendingCall:
+        """Send an RPC without waiting (the reply is awaited with ``.result()``)."""
+        fn = self._callable(name, ENGINE_SERVICE)
+        return PendingCall(name, fn.future(request, timeout=timeout, metadata=tuple(metadata)))
+
+    def _callable(self, name: str, service: str) -> Any:
         key = (service, name)
         fn = self._callables.get(key)
         if fn is None:
@@ -80,7 +99,23 @@ class RpcClient:
                 response_deserializer=spec.response.FromString,
             )
             self._callables[key] = fn
+        return fn
+
+
+class PendingCall:
+    """An RPC in flight (used to prefetch the next result batch)."""
+
+    def __init__(self, name: str, future: Any) -> None:
+        self._name = name
+        self._future = future
+
+    def result(self) -> Any:
+        """Wait for the reply; raise a translated :class:`~.errors.Error`."""
         try:
-            return fn(request, timeout=timeout, metadata=tuple(metadata))
+            return self._future.result()
         except grpc.RpcError as exc:
-            raise translate_rpc_error(exc, name) from exc
+            raise translate_rpc_error(exc, self._name) from exc
+
+    def cancel(self) -> None:
+        """Abandon the call."""
+        self._future.cancel()

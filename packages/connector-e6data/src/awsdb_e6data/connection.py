@@ -52,7 +52,8 @@ class Connection:
     600), ``resume_timeout`` (s), ``resume_poll_interval`` (first poll interval, s, with
     backoff), ``strategy_order`` (probe order), ``max_retries`` (transparent retries of a
     statement that was not admitted), ``escape_style`` (``'standard'`` or ``'hive'``),
-    ``ssl_target_name_override``, ``ssl_client_cert`` / ``ssl_client_key`` (mTLS).
+    ``ssl_target_name_override``, ``ssl_client_cert`` / ``ssl_client_key`` (mTLS),
+    ``prefetch`` (request the next result batch while the current one is decoded).
     """
 
     def __init__(
@@ -89,6 +90,7 @@ class Connection:
         ssl_target_name_override: str | None = None,
         ssl_client_cert: str | bytes | Path | None = None,
         ssl_client_key: str | bytes | Path | None = None,
+        prefetch: bool = True,
     ) -> None:
         if not host or not port:
             raise InterfaceError("host and port are required")
@@ -115,6 +117,7 @@ class Connection:
         self.debug = bool(debug)
         self.enable_result_batch_v2 = bool(enable_result_batch_v2)
         self.escape_style = escape_style
+        self.prefetch = bool(prefetch)
         settings, self._channel_args = channel_options(grpc_options)
         if ssl_target_name_override:
             self._channel_args.append(("grpc.ssl_target_name_override", ssl_target_name_override))
@@ -475,19 +478,45 @@ class Connection:
                 timeout=timeout,
             )
         except (StrategyMismatchError, SessionExpiredError) as exc:
-            self._release(handle)
-            if isinstance(exc, StrategyMismatchError):
-                self._on_strategy_rejected(handle.colour)
-            else:
-                self._drop_session(handle.colour, handle.session_id)
-            raise QueryLostError(
-                f"query {handle.query_id} was lost ({exc}); it is not replayed",
-                grpc_code=exc.grpc_code, rpc=name,
-            ) from exc
+            raise self._lost(handle, name, exc) from exc
+
+    def _lost(self, handle: QueryHandle, name: str, exc: Error) -> QueryLostError:
+        """Drop a query that failed after admission; the caller raises the result."""
+        self._release(handle)
+        if isinstance(exc, StrategyMismatchError):
+            self._on_strategy_rejected(handle.colour)
+        else:
+            self._drop_session(handle.colour, handle.session_id)
+        return QueryLostError(
+            f"query {handle.query_id} was lost ({exc}); it is not replayed",
+            grpc_code=exc.grpc_code, rpc=name,
+        )
 
     def _next_batch(self, handle: QueryHandle) -> bytes:
         response = self._query_call("getNextResultBatch", pb.GetNextResultBatchRequest, handle)
         return bytes(response.resultBatch)
+
+    def _start_next_batch(self, handle: QueryHandle) -> Callable[[], bytes]:
+        """Request the next batch now; the returned function waits for it."""
+        pending = self._client().start(
+            "getNextResultBatch",
+            pb.GetNextResultBatchRequest(engineIP=handle.engine_ip,
+                                         sessionId=handle.session_id, queryId=handle.query_id),
+            timeout=self.rpc_timeout,
+            metadata=self._headers(handle.colour, handle.engine_ip),
+        )
+
+        def wait() -> bytes:
+            try:
+                response = pending.result()
+            except (StrategyMismatchError, SessionExpiredError) as exc:
+                raise self._lost(handle, "getNextResultBatch", exc) from exc
+            if response.HasField("new_strategy"):
+                self._state.announce(response.new_strategy)
+            return bytes(response.resultBatch)
+
+        wait.cancel = pending.cancel  # type: ignore[attr-defined]
+        return wait
 
     def _clear_handle(self, handle: QueryHandle) -> None:
         """Release a query locally and, best effort, on the engine."""

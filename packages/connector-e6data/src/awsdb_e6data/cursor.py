@@ -56,6 +56,7 @@ class Cursor:
         self._rownumber = 0
         self._rowcount = -1
         self._query_id: str | None = None
+        self._prefetch: Any = None  # the next batch, requested while decoding this one
         weakref.finalize(self, _release_on_gc, weakref.ref(connection), self._holder)
 
     # --- properties ---------------------------------------------------------------------
@@ -95,10 +96,16 @@ class Cursor:
         """Drop the previous query's rows and release it (D1/D2)."""
         handle = self._holder[0]
         self._holder[0] = None
+        self._drop_prefetch()
         self._rows, self._pos = [], 0
         self._exhausted = True
         if handle is not None and not handle.done and self.connection is not None:
             self.connection._clear_handle(handle)
+
+    def _drop_prefetch(self) -> None:
+        pending, self._prefetch = self._prefetch, None
+        if pending is not None:
+            pending.cancel()
 
     def _on_prepared(self, handle: QueryHandle) -> bool:
         with self._lock:
@@ -155,12 +162,16 @@ class Cursor:
         ncols = len(self._meta.columns)
         try:
             while True:
-                raw = conn._next_batch(handle)
+                pending, self._prefetch = self._prefetch, None
+                raw = pending() if pending is not None else conn._next_batch(handle)
+                if raw and conn.prefetch:
+                    self._prefetch = conn._start_next_batch(handle)
                 rows = decode_chunk(raw, ncols) if raw else []
                 if rows or not raw:
                     break
         except Error:
             self._exhausted = True
+            self._drop_prefetch()
             if not handle.done:
                 conn._clear_handle(handle)
             raise
@@ -259,6 +270,7 @@ class Cursor:
                 return
         conn._cancel_handle(handle)
         self._exhausted = True
+        self._drop_prefetch()
         conn._release(handle)
 
     def clear(self, query_id: str | None = None) -> None:

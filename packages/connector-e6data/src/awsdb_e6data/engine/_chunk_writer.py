@@ -41,12 +41,12 @@ def _header(ttype: int, fid: int) -> bytes:
 
 
 def _strings(values: Sequence[Any]) -> bytes:
-    pack = _I32.pack
-    parts = []
-    for v in values:
-        b = v.encode("utf-8") if isinstance(v, str) else v
-        parts.append(pack(len(b)))
-        parts.append(b)
+    encoded = [v.encode("utf-8") if isinstance(v, str) else bytes(v) for v in values]
+    n = len(encoded)
+    lengths = struct.pack(f">{n}I", *map(len, encoded))
+    parts: list[bytes] = [b""] * (2 * n)
+    parts[0::2] = [lengths[i : i + 4] for i in range(0, 4 * n, 4)]
+    parts[1::2] = encoded
     return b"".join(parts)
 
 

@@ -53,7 +53,9 @@ class _PassThrough(Plugin):
 
 def _register() -> None:
     for i, weight in enumerate((100, 200, 300)):
-        awsdb.register_plugin(PluginSpec(code=f"bench_pass_{i}", factory=_PassThrough, weight=weight))
+        awsdb.register_plugin(
+            PluginSpec(code=f"bench_pass_{i}", factory=_PassThrough, weight=weight)
+        )
 
 
 def _time(fn: Callable[[], None], n: int) -> float:
@@ -95,8 +97,14 @@ def _fetchone_loop(cur: Any, sql: str, rows: int) -> Callable[[], float]:
 
 
 def bench_driver(
-    name: str, connect_raw: Callable[[], Any], target: Any, dsn: str, extra: dict[str, Any],
-    fetch_sql: str, rounds: int, n: int,
+    name: str,
+    connect_raw: Callable[[], Any],
+    target: Any,
+    dsn: str,
+    extra: dict[str, Any],
+    fetch_sql: str,
+    rounds: int,
+    n: int,
 ) -> dict[str, Any]:
     raw = connect_raw()
     bare = awsdb.connect(target, dsn, plugins="", **extra)
@@ -136,7 +144,9 @@ def bench_import(repeats: int = 15) -> dict[str, Any]:
     )
     times, threads = [], set()
     for _ in range(repeats):
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        )
         ms, th = out.stdout.split()
         times.append(float(ms))
         threads.add(int(th))
@@ -157,8 +167,14 @@ def main() -> None:
         import psycopg
 
         results["psycopg"] = bench_driver(
-            "pg", lambda: psycopg.connect(pg.dsn), psycopg.Connection.connect, pg.dsn, {},
-            "SELECT generate_series(1, 10000)", args.rounds, args.n,
+            "pg",
+            lambda: psycopg.connect(pg.dsn),
+            psycopg.Connection.connect,
+            pg.dsn,
+            {},
+            "SELECT generate_series(1, 10000)",
+            args.rounds,
+            args.n,
         )
         try:
             my = stack.enter_context(mariadb_server())
@@ -168,8 +184,14 @@ def main() -> None:
             import mysql.connector
 
             results["mysql_connector"] = bench_driver(
-                "mysql", lambda: mysql.connector.connect(**my.kwargs()), mysql.connector.connect,
-                my.dsn, {}, "SELECT seq FROM seq_1_to_10000", args.rounds, args.n,
+                "mysql",
+                lambda: mysql.connector.connect(**my.kwargs()),
+                mysql.connector.connect,
+                my.dsn,
+                {},
+                "SELECT seq FROM seq_1_to_10000",
+                args.rounds,
+                args.n,
             )
     results["import"] = bench_import()
     awsdb.release_resources()
@@ -181,20 +203,30 @@ def main() -> None:
 
 
 def _table(r: dict[str, Any]) -> Iterator[str]:
-    yield "| driver | benchmark | raw µs | awsdb `plugins=\"\"` | awsdb 3 pass-through |"
+    yield '| driver | benchmark | raw µs | awsdb `plugins=""` | awsdb 3 pass-through |'
     yield "|---|---|---|---|---|"
-    for key, label in (("psycopg", "psycopg 3 / PostgreSQL 15"), ("mysql_connector", "mysql-connector / MariaDB")):
+    for key, label in (
+        ("psycopg", "psycopg 3 / PostgreSQL 15"),
+        ("mysql_connector", "mysql-connector / MariaDB"),
+    ):
         d = r.get(key)
         if not d:
             continue
         s, sr = d["select1_fetchall_us"], d["select1_ratio"]
-        yield (f"| {label} | SELECT 1 + fetchall | {s['raw']:.1f} | {sr['awsdb_no_plugins']:.3f}× "
-               f"| {sr['awsdb_3_passthrough']:.3f}× |")
+        yield (
+            f"| {label} | SELECT 1 + fetchall | {s['raw']:.1f} | {sr['awsdb_no_plugins']:.3f}× "
+            f"| {sr['awsdb_3_passthrough']:.3f}× |"
+        )
         f, fr = d["fetchone_10k_us_per_row"], d["fetchone_ratio"]
-        yield (f"| {label} | buffered fetchone (10k rows) | {f['raw']:.3f} | "
-               f"{fr['awsdb_no_plugins']:.3f}× | — |")
+        yield (
+            f"| {label} | buffered fetchone (10k rows) | {f['raw']:.3f} | "
+            f"{fr['awsdb_no_plugins']:.3f}× | — |"
+        )
     imp = r["import"]
-    yield f"\n`import awsdb`: {imp['import_ms_median']:.1f} ms median, threads after import: {imp['threads_after_import']}"
+    yield (
+        f"\n`import awsdb`: {imp['import_ms_median']:.1f} ms median, "
+        f"threads after import: {imp['threads_after_import']}"
+    )
 
 
 if __name__ == "__main__":

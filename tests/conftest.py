@@ -10,7 +10,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "packages" / "core" / "tests"))
 
-from _servers import Server, postgres_server  # noqa: E402
+from _servers import Server, postgres_server
 
 
 @pytest.fixture(scope="session")

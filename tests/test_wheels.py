@@ -40,21 +40,44 @@ def test_core_wheel_with_example_plugin(pg_single: Any, tmp_path: Path) -> None:
     env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never"}
     dist = tmp_path / "dist"
     for project in ("packages/core", "examples/awsdb-plugin-example"):
-        subprocess.run([uv, "build", "--wheel", "-q", "-o", str(dist), str(ROOT / project)],
-                       check=True, env=env, cwd=ROOT)
+        subprocess.run(
+            [uv, "build", "--wheel", "-q", "-o", str(dist), str(ROOT / project)],
+            check=True,
+            env=env,
+            cwd=ROOT,
+        )
     wheels = sorted(p.name for p in dist.glob("*.whl"))
     assert [w.split("-")[0] for w in wheels] == ["awsdb_core", "awsdb_plugin_example"]
     venv = tmp_path / "venv"
     subprocess.run([uv, "venv", "-q", "-p", sys.executable, str(venv)], check=True, env=env)
     py = venv / "bin" / "python"
     subprocess.run(
-        [uv, "pip", "install", "-q", "--python", str(py), "--find-links", str(dist),
-         *[str(p) for p in dist.glob("*.whl")], "psycopg[binary]"],
-        check=True, env=env,
+        [
+            uv,
+            "pip",
+            "install",
+            "-q",
+            "--python",
+            str(py),
+            "--find-links",
+            str(dist),
+            *[str(p) for p in dist.glob("*.whl")],
+            "psycopg[binary]",
+        ],
+        check=True,
+        env=env,
     )
-    out = subprocess.run([str(py), "-c", SCRIPT, pg_single.dsn], capture_output=True, text=True,
-                         env={k: v for k, v in env.items() if k != "VIRTUAL_ENV"})
+    out = subprocess.run(
+        [str(py), "-c", SCRIPT, pg_single.dsn],
+        capture_output=True,
+        text=True,
+        env={k: v for k, v in env.items() if k != "VIRTUAL_ENV"},
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == [
-        "awsdb_plugin_example", "1", "True", "awsdb-plugin-example", "0.1.0",
+        "awsdb_plugin_example",
+        "1",
+        "True",
+        "awsdb-plugin-example",
+        "0.1.0",
     ]

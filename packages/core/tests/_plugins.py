@@ -20,7 +20,9 @@ class Recorder(Plugin):
         self.calls: list[str] = []
 
     @hookimpl
-    def connect(self, host: Any, props: Any, is_initial: bool, call_next: Callable[..., Any]) -> Any:
+    def connect(
+        self, host: Any, props: Any, is_initial: bool, call_next: Callable[..., Any]
+    ) -> Any:
         self.calls.append("connect")
         return call_next(host, props, is_initial)
 

@@ -35,7 +35,9 @@ def _pg_bindir() -> Path | None:
     env = os.environ.get("PGBIN")
     if env and Path(env, "initdb").exists():
         return Path(env)
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(p.split("/")[4]))
+    found = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(p.split("/")[4])
+    )
     return Path(found[-1]).parent if found else None
 
 
@@ -71,7 +73,9 @@ def _wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float, log: Pa
         with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
             return
         time.sleep(0.05)
-    raise RuntimeError(f"server did not listen on {port}: {log.read_text(errors='replace')[-2000:]}")
+    raise RuntimeError(
+        f"server did not listen on {port}: {log.read_text(errors='replace')[-2000:]}"
+    )
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
@@ -156,9 +160,21 @@ def postgres_server() -> Iterator[Server]:
     _chown(base, user)
     os.chmod(base, 0o755)
     subprocess.run(
-        [str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "--no-sync",
-         "-E", "UTF8", "--locale=C.UTF-8"],
-        check=True, capture_output=True, **_as_user(user),
+        [
+            str(bindir / "initdb"),
+            "-D",
+            str(data),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "--no-sync",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+        ],
+        check=True,
+        capture_output=True,
+        **_as_user(user),
     )
     port = free_port()
     with open(data / "postgresql.conf", "a") as f:
@@ -169,12 +185,17 @@ def postgres_server() -> Iterator[Server]:
             "max_prepared_transactions=10\n"
         )
     with open(data / "pg_hba.conf", "w") as f:
-        f.write("local all all trust\nhost all postgres 127.0.0.1/32 trust\n"
-                "host all all 127.0.0.1/32 scram-sha-256\n")
-    logf = open(log, "wb")
+        f.write(
+            "local all all trust\nhost all postgres 127.0.0.1/32 trust\n"
+            "host all all 127.0.0.1/32 scram-sha-256\n"
+        )
+    logf = open(log, "wb")  # noqa: SIM115 - closed in the finally block
     proc = subprocess.Popen(
-        [str(bindir / "postgres"), "-D", str(data)], stdout=logf, stderr=subprocess.STDOUT,
-        start_new_session=True, **_as_user(user),
+        [str(bindir / "postgres"), "-D", str(data)],
+        stdout=logf,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        **_as_user(user),
     )
     try:
         _wait_port(port, proc, 30, log)
@@ -183,8 +204,9 @@ def postgres_server() -> Iterator[Server]:
         deadline = time.monotonic() + 20
         while True:
             try:
-                c = psycopg.connect(host=str(sock), port=port, user="postgres", dbname="postgres",
-                                    autocommit=True)
+                c = psycopg.connect(
+                    host=str(sock), port=port, user="postgres", dbname="postgres", autocommit=True
+                )
                 break
             except psycopg.OperationalError:
                 if time.monotonic() > deadline:
@@ -193,8 +215,17 @@ def postgres_server() -> Iterator[Server]:
         with c:
             c.execute("CREATE ROLE app LOGIN PASSWORD 'app-secret-pw'")
             c.execute("CREATE DATABASE appdb OWNER app")
-        yield Server("pg", "127.0.0.1", port, "app", "app-secret-pw", "appdb", proc, base,
-                     {"socket_dir": str(sock)})
+        yield Server(
+            "pg",
+            "127.0.0.1",
+            port,
+            "app",
+            "app-secret-pw",
+            "appdb",
+            proc,
+            base,
+            {"socket_dir": str(sock)},
+        )
     finally:
         _stop(proc)
         logf.close()
@@ -223,21 +254,42 @@ def mariadb_server() -> Iterator[Server]:
     os.chmod(base, 0o755)
     run_user = ["--user=mysql"] if user is not None else []
     subprocess.run(
-        [install_bin, "--no-defaults", f"--datadir={data}", "--auth-root-authentication-method=normal",
-         "--skip-test-db", "--skip-name-resolve", *run_user],
-        check=True, capture_output=True,
+        [
+            install_bin,
+            "--no-defaults",
+            f"--datadir={data}",
+            "--auth-root-authentication-method=normal",
+            "--skip-test-db",
+            "--skip-name-resolve",
+            *run_user,
+        ],
+        check=True,
+        capture_output=True,
     )
     _chown(base, user)
     port = free_port()
     sock = base / "my.sock"
-    logf = open(log, "wb")
+    logf = open(log, "wb")  # noqa: SIM115 - closed in the finally block
     proc = subprocess.Popen(
-        [server_bin, "--no-defaults", f"--datadir={data}", f"--port={port}",
-         "--bind-address=127.0.0.1", f"--socket={sock}", f"--pid-file={base / 'my.pid'}",
-         "--skip-name-resolve", "--performance-schema=OFF", "--innodb-buffer-pool-size=32M",
-         "--innodb-log-file-size=16M", "--innodb-flush-log-at-trx-commit=2", "--skip-log-bin",
-         *run_user],
-        stdout=logf, stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            server_bin,
+            "--no-defaults",
+            f"--datadir={data}",
+            f"--port={port}",
+            "--bind-address=127.0.0.1",
+            f"--socket={sock}",
+            f"--pid-file={base / 'my.pid'}",
+            "--skip-name-resolve",
+            "--performance-schema=OFF",
+            "--innodb-buffer-pool-size=32M",
+            "--innodb-log-file-size=16M",
+            "--innodb-flush-log-at-trx-commit=2",
+            "--skip-log-bin",
+            *run_user,
+        ],
+        stdout=logf,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     try:
         _wait_port(port, proc, 60, log)
@@ -257,8 +309,17 @@ def mariadb_server() -> Iterator[Server]:
                 cur.execute(stmt)
         root.commit()
         root.close()
-        yield Server("mysql", "127.0.0.1", port, "app", "app-secret-pw", "appdb", proc, base,
-                     {"socket": str(sock)})
+        yield Server(
+            "mysql",
+            "127.0.0.1",
+            port,
+            "app",
+            "app-secret-pw",
+            "appdb",
+            proc,
+            base,
+            {"socket": str(sock)},
+        )
     finally:
         _stop(proc)
         logf.close()

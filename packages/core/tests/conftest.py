@@ -11,7 +11,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _servers import Server, mariadb_server, postgres_server  # noqa: E402
+from _servers import Server, mariadb_server, postgres_server
 
 
 def _unavailable(what: str, exc: Exception) -> None:

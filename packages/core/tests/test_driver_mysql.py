@@ -7,10 +7,9 @@ import time
 from typing import Any
 
 import mysql.connector
-from mysql.connector import errors
-
 from awsdb.drivers import ErrorKind
 from awsdb.drivers._mysql import MySQLConnectorDialect
+from mysql.connector import errors
 
 D = MySQLConnectorDialect()
 
@@ -41,8 +40,10 @@ def test_killed_connection_is_a_network_error(mysql_server: Any) -> None:
 
 def test_statement_time_limit_is_a_timeout(mysql_server: Any) -> None:
     conn = mysql_server.connect()
-    sql = "SET STATEMENT max_statement_time=0.05 FOR SELECT COUNT(*) FROM seq_1_to_100000 a, seq_1_to_100000 b "
-    sql += "WHERE a.seq + b.seq > 7"
+    sql = (
+        "SET STATEMENT max_statement_time=0.05 FOR SELECT COUNT(*) "
+        "FROM seq_1_to_100000 a, seq_1_to_100000 b WHERE a.seq + b.seq > 7"
+    )
     exc = _error(lambda: _query(conn, sql))
     assert getattr(exc, "errno", None) == 1969
     assert D.classify(exc) is ErrorKind.TIMEOUT
@@ -64,8 +65,11 @@ def test_bad_password_is_a_login_error(mysql_server: Any) -> None:
 def test_refused_connect_is_a_network_error() -> None:
     from _servers import free_port
 
-    exc = _error(lambda: mysql.connector.connect(host="127.0.0.1", port=free_port(),
-                                                 use_pure=True, connection_timeout=2))
+    exc = _error(
+        lambda: mysql.connector.connect(
+            host="127.0.0.1", port=free_port(), use_pure=True, connection_timeout=2
+        )
+    )
     assert D.classify(exc) is ErrorKind.NETWORK
 
 

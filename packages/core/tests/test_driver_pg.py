@@ -8,7 +8,6 @@ from typing import Any
 
 import psycopg
 import pytest
-
 from awsdb.drivers import ErrorKind
 from awsdb.drivers._psycopg import PsycopgDialect
 
@@ -26,8 +25,13 @@ def _error(fn: Any) -> BaseException:
 def test_terminated_backend_is_a_network_error(pg_server: Any) -> None:
     victim = pg_server.connect(autocommit=True)
     pid = victim.info.backend_pid
-    with psycopg.connect(host=pg_server.extra["socket_dir"], port=pg_server.port,
-                         user="postgres", dbname="postgres", autocommit=True) as admin:
+    with psycopg.connect(
+        host=pg_server.extra["socket_dir"],
+        port=pg_server.port,
+        user="postgres",
+        dbname="postgres",
+        autocommit=True,
+    ) as admin:
         admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
     exc = _error(lambda: victim.execute("SELECT 1"))
     assert D.classify(exc) is ErrorKind.NETWORK

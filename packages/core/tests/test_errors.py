@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import awsdb
 import mysql.connector
 import psycopg
 import pytest
-
-import awsdb
 from awsdb.drivers._mysql import MySQLConnectorDialect
 from awsdb.drivers._psycopg import PsycopgDialect
 from awsdb.errors import bind_driver_errors
@@ -16,16 +15,23 @@ def test_pep249_tree() -> None:
     assert issubclass(awsdb.OperationalError, awsdb.DatabaseError)
     assert issubclass(awsdb.DatabaseError, awsdb.Error)
     assert issubclass(awsdb.InterfaceError, awsdb.Error)
-    for name in ("DataError", "IntegrityError", "InternalError", "ProgrammingError",
-                 "NotSupportedError"):
+    for name in (
+        "DataError",
+        "IntegrityError",
+        "InternalError",
+        "ProgrammingError",
+        "NotSupportedError",
+    ):
         assert issubclass(getattr(awsdb, name), awsdb.DatabaseError)
     assert awsdb.apilevel == "2.0" and awsdb.paramstyle == "pyformat"
 
 
 @pytest.mark.parametrize(
     ("dialect", "driver_error"),
-    [(PsycopgDialect(), psycopg.OperationalError),
-     (MySQLConnectorDialect(), mysql.connector.errors.OperationalError)],
+    [
+        (PsycopgDialect(), psycopg.OperationalError),
+        (MySQLConnectorDialect(), mysql.connector.errors.OperationalError),
+    ],
 )
 def test_failover_errors_derive_from_both_trees(dialect: object, driver_error: type) -> None:
     bound = dialect.failover_errors()  # type: ignore[attr-defined]

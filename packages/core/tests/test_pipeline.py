@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ClassVar
 
+import awsdb
 import psycopg
 import pytest
-
-import awsdb
 from awsdb import hookimpl
 from awsdb.plugin import Plugin, PluginSpec
 
@@ -20,13 +19,21 @@ def _tracer(name: str, weight: int | None) -> PluginSpec:
         subscribed_methods: ClassVar[frozenset[str]] = frozenset({"Cursor.execute", "connect"})
 
         @hookimpl
-        def connect(self, host: Any, props: Any, is_initial: bool, call_next: Callable[..., Any]) -> Any:
+        def connect(
+            self, host: Any, props: Any, is_initial: bool, call_next: Callable[..., Any]
+        ) -> Any:
             TRACE.append(f"{name}:connect")
             return call_next(host, props, is_initial)
 
         @hookimpl
-        def execute(self, target: Any, method: str, args: tuple[Any, ...],
-                    kwargs: dict[str, Any], call_next: Callable[..., Any]) -> Any:
+        def execute(
+            self,
+            target: Any,
+            method: str,
+            args: tuple[Any, ...],
+            kwargs: dict[str, Any],
+            call_next: Callable[..., Any],
+        ) -> Any:
             TRACE.append(name)
             return call_next(*args, **kwargs)
 
@@ -49,8 +56,12 @@ def test_sorted_by_weight_with_relative_after_previous(pg_server: Any) -> None:
 
 
 def test_auto_sort_off_keeps_written_order(pg_server: Any) -> None:
-    with awsdb.connect(psycopg.Connection.connect, pg_server.dsn, plugins="w700,w50,rel",
-                       auto_sort_wrapper_plugin_order="false") as c:
+    with awsdb.connect(
+        psycopg.Connection.connect,
+        pg_server.dsn,
+        plugins="w700,w50,rel",
+        auto_sort_wrapper_plugin_order="false",
+    ) as c:
         assert TRACE == ["w700:connect", "w50:connect", "rel:connect"]
         TRACE.clear()
         c.cursor().execute("SELECT 1")
@@ -66,7 +77,7 @@ def test_plugin_list_accepts_spaces_and_lists(pg_server: Any) -> None:
 
 @pytest.mark.parametrize("bad", ["w50,,w100", "w50,", ",w50", [""], "w50, "])
 def test_empty_plugin_entries_are_rejected(pg_server: Any, bad: Any) -> None:
-    with pytest.raises(awsdb.ProgrammingError, match="empty entry|plugins"):
+    with pytest.raises(awsdb.ProgrammingError, match=r"empty entry|plugins"):
         awsdb.connect(psycopg.Connection.connect, pg_server.dsn, plugins=bad)
 
 
@@ -76,8 +87,14 @@ class Skip(Plugin):
     subscribed_methods: ClassVar[frozenset[str]] = frozenset({"Cursor.fetchall"})
 
     @hookimpl
-    def execute(self, target: Any, method: str, args: tuple[Any, ...],
-                kwargs: dict[str, Any], call_next: Callable[..., Any]) -> Any:
+    def execute(
+        self,
+        target: Any,
+        method: str,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        call_next: Callable[..., Any],
+    ) -> Any:
         return [("cached",)]
 
 
@@ -88,7 +105,9 @@ class Retry(Plugin):
     attempts: ClassVar[list[str]] = []
 
     @hookimpl
-    def connect(self, host: Any, props: Any, is_initial: bool, call_next: Callable[..., Any]) -> Any:
+    def connect(
+        self, host: Any, props: Any, is_initial: bool, call_next: Callable[..., Any]
+    ) -> Any:
         try:
             return call_next(host, props.with_overrides(password="wrong-first"), is_initial)
         except psycopg.OperationalError:
@@ -96,8 +115,14 @@ class Retry(Plugin):
             return call_next(host, props, is_initial)
 
     @hookimpl
-    def execute(self, target: Any, method: str, args: tuple[Any, ...],
-                kwargs: dict[str, Any], call_next: Callable[..., Any]) -> Any:
+    def execute(
+        self,
+        target: Any,
+        method: str,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        call_next: Callable[..., Any],
+    ) -> Any:
         try:
             return call_next(*args, **kwargs)
         except psycopg.errors.UndefinedTable:
@@ -123,8 +148,7 @@ def test_call_next_zero_one_and_several_times(pg_server: Any) -> None:
     awsdb.register_plugin(Retry, code="retry", weight=2)
     awsdb.register_plugin(SubsetArgs, code="subset", weight=3)
     Retry.attempts.clear()
-    with awsdb.connect(psycopg.Connection.connect, pg_server.dsn,
-                       plugins="skip,retry,subset") as c:
+    with awsdb.connect(psycopg.Connection.connect, pg_server.dsn, plugins="skip,retry,subset") as c:
         assert Retry.attempts == ["connect-retry"]
         cur = c.cursor()
         cur.execute("SELECT * FROM no_such_table")

@@ -9,9 +9,8 @@ import sys
 import threading
 from typing import Any
 
-import psycopg
-
 import awsdb
+import psycopg
 
 
 def _fds() -> int:
@@ -46,7 +45,8 @@ def test_connections_threads_and_fds_return_to_baseline(pg_server: Any) -> None:
     assert _fds() == fds
     with psycopg.connect(pg_server.dsn) as raw:
         (n,) = raw.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE usename = 'app' AND pid <> pg_backend_pid()"
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE usename = 'app' AND pid <> pg_backend_pid()"
         ).fetchone() or (0,)
     assert n == 0
 

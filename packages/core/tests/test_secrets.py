@@ -5,19 +5,21 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import awsdb
 import psycopg
 import pytest
-
-import awsdb
 from awsdb.properties import Properties, default_registry
 
 SECRET = "app-secret-pw"
 
 
-def test_no_secret_in_debug_logs_and_reprs(pg_server: Any, caplog: pytest.LogCaptureFixture) -> None:
+def test_no_secret_in_debug_logs_and_reprs(
+    pg_server: Any, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)
-    conn = awsdb.connect(psycopg.Connection.connect, pg_server.dsn,
-                         plugins="execute_time,connect_time,dev")
+    conn = awsdb.connect(
+        psycopg.Connection.connect, pg_server.dsn, plugins="execute_time,connect_time,dev"
+    )
     with conn:
         logging.getLogger("awsdb.test").debug("props are %s", conn.plugin_service.props)
         text = " ".join(
@@ -50,5 +52,6 @@ def test_failover_mode_accepts_both_spellings(spelling: str) -> None:
 
 def test_wrong_type_is_rejected_at_connect(pg_server: Any) -> None:
     with pytest.raises(awsdb.ProgrammingError, match="failure_detection_time_ms"):
-        awsdb.connect(psycopg.Connection.connect, pg_server.dsn, plugins="",
-                      failure_detection_time_ms="soon")
+        awsdb.connect(
+            psycopg.Connection.connect, pg_server.dsn, plugins="", failure_detection_time_ms="soon"
+        )

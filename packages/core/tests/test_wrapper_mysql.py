@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import awsdb
 import mysql.connector
 import pytest
 from _plugins import Recorder
-
-import awsdb
 
 
 @pytest.fixture
@@ -23,9 +22,7 @@ def test_execute_fetch_and_callproc_with_positional_args(conn: Any) -> None:
     rec = conn.plugin_service.plugins[0]
     cur = conn.cursor()
     cur.execute("DROP PROCEDURE IF EXISTS add_two")
-    cur.execute(
-        "CREATE PROCEDURE add_two(IN a INT, IN b INT, OUT s INT) BEGIN SET s = a + b; END"
-    )
+    cur.execute("CREATE PROCEDURE add_two(IN a INT, IN b INT, OUT s INT) BEGIN SET s = a + b; END")
     rec.calls.clear()
     result = cur.callproc("add_two", (2, 40, 0))
     assert tuple(result)[2] == 42

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import awsdb
 import psycopg
 import pytest
 from _plugins import Recorder
-
-import awsdb
 from awsdb.errors import InterfaceError, NotSupportedError
 
 
@@ -206,6 +205,7 @@ def test_database_dialect_is_detected_on_first_use_only(pg_server: Any) -> None:
         assert service._database_dialect is None  # no probe at connect
         assert service.database_dialect.code == "pg"
         assert not service.in_transaction()
-    with awsdb.connect(psycopg.Connection.connect, pg_server.dsn, plugins="",
-                       wrapper_dialect="aurora-pg") as conn:
+    with awsdb.connect(
+        psycopg.Connection.connect, pg_server.dsn, plugins="", wrapper_dialect="aurora-pg"
+    ) as conn:
         assert conn.plugin_service.database_dialect.code == "aurora-pg"

@@ -284,4 +284,5 @@ class AwsWrapperConnection:
         where = host.url if host is not None else "?"
         state = "closed" if self._closed else "open"
         codes = ",".join(type(p).__name__ for p in self._service.plugins) or "no plugins"
-        return f"<awsdb.AwsWrapperConnection {state} to {where} via {self._service.driver.code} ({codes})>"
+        driver = self._service.driver.code
+        return f"<awsdb.AwsWrapperConnection {state} to {where} via {driver} ({codes})>"

@@ -14,7 +14,12 @@ from awsdb._registry import ANCHOR_ALIASES, FIRST_PARTY_CODES
 
 __all__ = ["render_plugins_markdown", "render_reference", "write_reference"]
 
-_REGISTRATION = ("awsdb_plugin_specs", "awsdb_properties", "awsdb_database_dialects", "awsdb_driver_dialects")
+_REGISTRATION = (
+    "awsdb_plugin_specs",
+    "awsdb_properties",
+    "awsdb_database_dialects",
+    "awsdb_driver_dialects",
+)
 
 
 def _spec_section(name: str) -> str:

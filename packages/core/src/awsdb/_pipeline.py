@@ -98,9 +98,7 @@ def compile_method_chains(
     return chains
 
 
-def compile_connect_chain(
-    plugins: Sequence[Plugin], hook: str, terminal: ConnectFn
-) -> ConnectFn:
+def compile_connect_chain(plugins: Sequence[Plugin], hook: str, terminal: ConnectFn) -> ConnectFn:
     """Chain the plugins subscribed to ``hook`` (``connect``/``force_connect``) around
     ``terminal``."""
     fn = terminal

@@ -14,7 +14,7 @@ import threading
 import types
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import pluggy
 
@@ -62,7 +62,12 @@ FIRST_PARTY_CODES: dict[str, str] = {
 
 # The AWS wrapper's default chain; awsdb uses the installed subset of it when `plugins`
 # is not given (see docs/plugins.md).
-DEFAULT_CHAIN: tuple[str, ...] = ("initial_connection", "aurora_connection_tracker", "failover", "efm")
+DEFAULT_CHAIN: tuple[str, ...] = (
+    "initial_connection",
+    "aurora_connection_tracker",
+    "failover",
+    "efm",
+)
 
 
 @dataclass(frozen=True)
@@ -142,13 +147,14 @@ class PluginRegistry:
             self._modules.add(id(module))
             for impl in self._pm.hook.awsdb_plugin_specs.get_hookimpls():
                 if impl.plugin is module:
-                    for spec in impl.function():
+                    specs = cast("Sequence[PluginSpec]", impl.function())
+                    for spec in specs:
                         self._add_spec(spec, distribution, version)
             for name in ("awsdb_properties", "awsdb_database_dialects", "awsdb_driver_dialects"):
                 caller = getattr(self._pm.hook, name)
                 for impl in caller.get_hookimpls():
                     if impl.plugin is module:
-                        results = list(impl.function())
+                        results: list[Any] = list(impl.function())
                         for listener in self._listeners:
                             listener(name, results)
 

@@ -180,7 +180,9 @@ class PluginService:
 
     # --- connecting --------------------------------------------------------------------
 
-    def connect(self, host: HostInfo, props: Properties | None = None, *, is_initial: bool = False) -> Any:
+    def connect(
+        self, host: HostInfo, props: Properties | None = None, *, is_initial: bool = False
+    ) -> Any:
         """Open a raw connection to ``host`` through the plugin pipeline."""
         return self._connect(host, props if props is not None else self.props, is_initial)
 
@@ -253,7 +255,9 @@ class PluginService:
         state = HostAvailability.AVAILABLE if available else HostAvailability.UNAVAILABLE
         self.services.availability.mark(url, state)
 
-    def aux_query(self, conn: Any = None) -> Callable[[str, Sequence[object] | None], list[tuple[Any, ...]]]:
+    def aux_query(
+        self, conn: Any = None
+    ) -> Callable[[str, Sequence[object] | None], list[tuple[Any, ...]]]:
         """An auxiliary-query function bound to ``conn`` (default: the current connection)."""
         target = conn if conn is not None else self.current_connection
         timeout = float(self.props.get("auxiliary_query_timeout_sec") or 5)

@@ -35,7 +35,7 @@ __all__ = [
 ]
 
 
-class Warning(Exception):  # noqa: A001 - the PEP 249 name
+class Warning(Exception):
     """Important warnings such as data truncation (PEP 249)."""
 
 
@@ -133,8 +133,8 @@ def bind_driver_errors(driver_operational_error: type[BaseException]) -> DriverF
             name = base.__name__
             state = base.sqlstate
 
-            def __init__(self: BaseException, *args: object, **kwargs: object) -> None:
-                super(cls, self).__init__(*args, **kwargs)  # type: ignore[misc]
+            def init(self: BaseException, *args: object, **kwargs: object) -> None:
+                driver_operational_error.__init__(self, *args, **kwargs)
                 # drivers such as mysql-connector set an instance ``sqlstate`` of None
                 if getattr(self, "sqlstate", None) != state:
                     self.sqlstate = state  # type: ignore[attr-defined]
@@ -146,7 +146,7 @@ def bind_driver_errors(driver_operational_error: type[BaseException]) -> DriverF
                     "__module__": __name__,
                     "__qualname__": f"{prefix}{name}",
                     "__doc__": base.__doc__,
-                    "__init__": __init__,
+                    "__init__": init,
                 },
             )
             return cls

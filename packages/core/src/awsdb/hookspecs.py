@@ -93,7 +93,7 @@ def awsdb_driver_dialects() -> Sequence[type]:  # type: ignore[empty-body]
 
 
 @hookspec
-def connect(  # type: ignore[empty-body]
+def connect(
     host: HostInfo,
     props: Properties,
     is_initial: bool,
@@ -110,7 +110,7 @@ def connect(  # type: ignore[empty-body]
 
 
 @hookspec
-def force_connect(  # type: ignore[empty-body]
+def force_connect(
     host: HostInfo,
     props: Properties,
     is_initial: bool,
@@ -120,7 +120,7 @@ def force_connect(  # type: ignore[empty-body]
 
 
 @hookspec
-def execute(  # type: ignore[empty-body]
+def execute(
     target: Any,
     method: str,
     args: tuple[Any, ...],
@@ -137,9 +137,7 @@ def execute(  # type: ignore[empty-body]
 
 
 @hookspec(firstresult=True)
-def init_host_provider(  # type: ignore[empty-body]
-    props: Properties, service: PluginService
-) -> Any:
+def init_host_provider(props: Properties, service: PluginService) -> Any:
     """Return a host-list provider for this connection, or ``None`` to let others decide.
 
     The first non-``None`` result wins; without one the core uses the static provider built
@@ -153,7 +151,7 @@ def notify_host_list_changed(changes: Mapping[str, frozenset[HostChange]]) -> No
 
 
 @hookspec
-def notify_connection_changed(  # type: ignore[empty-body]
+def notify_connection_changed(
     changes: frozenset[ConnectionChange],
 ) -> OldConnectionAction | None:
     """Tell plugins that the current physical connection changed (failover, switch).
@@ -164,12 +162,12 @@ def notify_connection_changed(  # type: ignore[empty-body]
 
 
 @hookspec(firstresult=True)
-def accepts_strategy(role: HostRole, strategy: str) -> bool | None:  # type: ignore[empty-body]
+def accepts_strategy(role: HostRole, strategy: str) -> bool | None:
     """Return ``True`` if this plugin can select hosts of ``role`` with ``strategy``."""
 
 
 @hookspec(firstresult=True)
-def get_host_info_by_strategy(  # type: ignore[empty-body]
+def get_host_info_by_strategy(
     role: HostRole, strategy: str, hosts: Sequence[HostInfo]
 ) -> HostInfo | None:
     """Select a host of ``role`` among ``hosts`` with ``strategy``; ``None`` to decline."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import socket
 from collections.abc import Callable, Sequence
@@ -93,10 +94,8 @@ class MySQLConnectorDialect(DriverDialect):
             raise UnsupportedOperationError(
                 "mysql-connector-python: abort needs the pure-Python connection (use_pure=True)"
             )
-        try:
+        with contextlib.suppress(OSError):
             sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
 
     def run_aux_query(
         self,

@@ -48,7 +48,9 @@ class ConnectTimePlugin(Plugin):
             self._process.add(elapsed)
 
     @hookimpl
-    def connect(self, host: Any, props: Any, is_initial: bool, call_next: Callable[..., Any]) -> Any:
+    def connect(
+        self, host: Any, props: Any, is_initial: bool, call_next: Callable[..., Any]
+    ) -> Any:
         """Time the connect."""
         return self._timed(host, props, is_initial, call_next)
 

@@ -122,7 +122,9 @@ class DevPlugin(Plugin, FaultPlan):
         Plugin.__init__(self, service, props)
         FaultPlan.__init__(self)
 
-    def _connect(self, host: Any, props: Any, is_initial: bool, call_next: Callable[..., Any]) -> Any:
+    def _connect(
+        self, host: Any, props: Any, is_initial: bool, call_next: Callable[..., Any]
+    ) -> Any:
         exc = self.take_connect_fault(host, props)
         if exc is None:
             exc = process_simulator().take_connect_fault(host, props)
@@ -131,7 +133,9 @@ class DevPlugin(Plugin, FaultPlan):
         return call_next(host, props, is_initial)
 
     @hookimpl
-    def connect(self, host: Any, props: Any, is_initial: bool, call_next: Callable[..., Any]) -> Any:
+    def connect(
+        self, host: Any, props: Any, is_initial: bool, call_next: Callable[..., Any]
+    ) -> Any:
         """Raise a planned connect fault, else connect."""
         return self._connect(host, props, is_initial, call_next)
 

@@ -15,6 +15,9 @@ Nothing starts unless a test requests a fixture. PostgreSQL fixtures:
   session is still alive, a ``/dev/shm/PostgreSQL.*`` segment appeared, or a run
   directory is left. Every cluster fixture depends on it.
 
+MariaDB fixtures (from ``awsdb_testing.mysql.fixtures``): ``mdb_cluster`` (session),
+``fresh_mdb_cluster`` and ``mdb_proxies`` (function), and ``netns_network`` (root only).
+
 All servers are also killed by PID by an ``atexit`` safety net when the run is interrupted.
 """
 
@@ -30,12 +33,19 @@ import pytest
 from awsdb_testing._procs import get_registry, kill_tree, leak_report, shm_segments
 
 if TYPE_CHECKING:
+    from awsdb_testing.mysql.cluster import MariaDBCluster
+    from awsdb_testing.netns import NetnsNetwork
     from awsdb_testing.pg import PgBinaries, PgCluster
+    from awsdb_testing.proxy import FaultProxy
 
 __all__ = [
     "awsdb_leak_check",
+    "fresh_mdb_cluster",
     "fresh_pg_cluster",
     "in_ci",
+    "mdb_cluster",
+    "mdb_proxies",
+    "netns_network",
     "pg_binaries",
     "pg_cluster",
     "pg_names",
@@ -56,7 +66,7 @@ def awsdb_leak_check() -> Iterator[None]:
     pids_before = set(registry.ever_started())
     yield
     started = [p for p in registry.ever_started() if p not in pids_before]
-    paths = [p for p in registry.paths()]
+    paths = list(registry.paths())
     problems = leak_report(started, paths=paths, shm_before=shm_before)
     if problems:
         for pid in started:
@@ -114,3 +124,53 @@ def pg_names(pg_cluster: PgCluster) -> Iterator[dict[str, str]]:
     """The shared cluster's Aurora-shaped host names, installed in the resolver."""
     with pg_cluster.names_installed() as mapping:
         yield mapping
+
+
+# --- MariaDB fixtures --- (wrappers around awsdb_testing.mysql.fixtures)
+
+
+def _require(reason: str | None) -> None:
+    if reason is not None:
+        if in_ci():
+            pytest.fail(reason)
+        pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def mdb_cluster(awsdb_leak_check: None) -> Iterator[MariaDBCluster]:
+    """A shared 3-node MariaDB cluster emulating Aurora MySQL (with rewriting proxies)."""
+    from awsdb_testing.mysql import fixtures
+
+    _require(fixtures.mariadb_missing_reason())
+    with fixtures.mdb_cluster() as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def fresh_mdb_cluster(mdb_cluster: MariaDBCluster) -> Iterator[MariaDBCluster]:
+    """The shared MariaDB cluster for a destructive test; its snapshot is restored after."""
+    from awsdb_testing.mysql import fixtures
+
+    with fixtures.mdb_fresh(mdb_cluster) as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def mdb_proxies(mdb_cluster: MariaDBCluster) -> Iterator[list[FaultProxy]]:
+    """The MariaDB cluster's per-node fault proxies, healed and re-aimed afterwards."""
+    from awsdb_testing.mysql import fixtures
+
+    with fixtures.mdb_proxies(mdb_cluster) as proxies:
+        yield proxies
+
+
+@pytest.fixture
+def netns_network() -> Iterator[NetnsNetwork]:
+    """Three network namespaces on a bridge (root only; skipped cleanly otherwise)."""
+    from awsdb_testing.mysql import fixtures
+
+    reason = fixtures.netns_missing_reason()
+    if reason is not None:
+        pytest.skip(reason)
+    with fixtures.netns_network() as net:
+        yield net

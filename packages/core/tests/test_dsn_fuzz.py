@@ -66,8 +66,10 @@ def test_rendered_conninfo_round_trips(params: dict[str, str]) -> None:
     assert parse_conninfo(make_conninfo(params)) == params
 
 
+# Upper case and digits: the error messages are lower-case words, so any run of the secret
+# found in a message came from the input.
 _SECRET = st.text(
-    alphabet=string.ascii_letters + string.digits + "'\\ =@:/%", min_size=8, max_size=24
+    alphabet=string.ascii_uppercase + string.digits + "'\\ =@:/%", min_size=8, max_size=24
 ).filter(lambda s: sum(c.isalnum() for c in s) >= 8)
 
 
@@ -88,8 +90,8 @@ def test_malformed_input_never_echoes_the_password(secret: str, shape: str) -> N
         message = str(exc)
         assert secret not in message
         # no alphanumeric run of the secret of length >= 4 shows up either
-        for run in re.findall(r"[A-Za-z0-9]{4,}", secret):
-            assert run not in message.replace("position", "").replace("percent", "")
+        for run in re.findall(r"[A-Z0-9]{4,}", secret):
+            assert run not in message
 
 
 # --- differential tests against libpq --------------------------------------------------------

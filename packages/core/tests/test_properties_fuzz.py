@@ -167,7 +167,8 @@ _VOCABULARY = (
     "'connect_timeout': 10, 'user': 'u'}) failover_mode failure_detection_time_ms ssl_secure "
     "one of 'strict_writer', 'strict_reader', 'reader_or_writer' (case-insensitive; '-' and "
     "'_' are interchangeable) an integer >= 0 true/false, 1/0, yes/no, on/off "
-    "(case-insensitive) or a bool ['x'] (of type list) 3.5 b'b' (of type bytes)"
+    "(case-insensitive) or a bool ['x'] (of type list) 3.5 b'b' (of type bytes) "
+    "[None] (of type list) [['x']] (of type list) [3.5] (of type list) [b'b'] (of type list)"
 )
 
 

@@ -13,6 +13,9 @@ import awsdb
 import psycopg
 
 
+TAG = "awsdb-leak-check"
+
+
 def _fds() -> int:
     return len(os.listdir("/proc/self/fd"))
 
@@ -35,9 +38,13 @@ def test_connections_threads_and_fds_return_to_baseline(pg_server: Any) -> None:
     threads, fds = threading.active_count(), _fds()
     for plugins in ("", "execute_time,connect_time,dev"):
         for _ in range(5):
-            with awsdb.connect(psycopg.Connection.connect, pg_server.dsn, plugins=plugins) as c:
+            with awsdb.connect(
+                psycopg.Connection.connect, pg_server.dsn, plugins=plugins, application_name=TAG
+            ) as c:
                 c.cursor().execute("SELECT 1").fetchall()
-    conn = awsdb.connect(psycopg.Connection.connect, pg_server.dsn, plugins="execute_time")
+    conn = awsdb.connect(
+        psycopg.Connection.connect, pg_server.dsn, plugins="execute_time", application_name=TAG
+    )
     conn.close()
     awsdb.release_resources()
     gc.collect()
@@ -45,8 +52,7 @@ def test_connections_threads_and_fds_return_to_baseline(pg_server: Any) -> None:
     assert _fds() == fds
     with psycopg.connect(pg_server.dsn) as raw:
         (n,) = raw.execute(
-            "SELECT count(*) FROM pg_stat_activity "
-            "WHERE usename = 'app' AND pid <> pg_backend_pid()"
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s", (TAG,)
         ).fetchone() or (0,)
     assert n == 0
 

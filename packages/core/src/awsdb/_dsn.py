@@ -11,7 +11,9 @@ Accepted forms:
   percent-decoding, IPv6 hosts in brackets and several hosts (``host="h1,h2"``,
   ``port="5432,5433"`` exactly like libpq); ``ssl=true`` becomes ``sslmode=require``.
 - ``mysql://`` (and ``mariadb://``) URLs of the same shape, giving the keys ``user``,
-  ``password``, ``host``, ``port`` and ``database``, plus the query parameters.
+  ``password``, ``host``, ``port`` and ``database``, plus the query parameters. Several hosts
+  give the same comma lists as for PostgreSQL; the host-list provider picks from them
+  (mysql-connector itself takes one host).
 - A ``+driver`` suffix on the scheme (SQLAlchemy spelling, ``postgresql+psycopg://``) is
   accepted and ignored; schemes are matched case-insensitively (awsdb extensions).
 

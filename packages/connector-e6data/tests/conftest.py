@@ -11,7 +11,7 @@ import pytest
 pytest.importorskip("duckdb")
 
 from awsdb_e6data import _strategy  # noqa: E402
-from awsdb_e6data.engine import Engine, TestCertificates, make_test_certificates  # noqa: E402
+from awsdb_e6data.engine import Engine, EngineCertificates, make_test_certificates  # noqa: E402
 
 USER, PASSWORD = "user", "secret"
 
@@ -49,7 +49,7 @@ def engine() -> Iterator[Engine]:
 
 
 @pytest.fixture(scope="session")
-def certs(tmp_path_factory: pytest.TempPathFactory) -> tuple[TestCertificates, Path]:
+def certs(tmp_path_factory: pytest.TempPathFactory) -> tuple[EngineCertificates, Path]:
     """A test CA and server certificate, written at test time (never committed)."""
     material = make_test_certificates()
     directory = tmp_path_factory.mktemp("tls")
@@ -58,7 +58,7 @@ def certs(tmp_path_factory: pytest.TempPathFactory) -> tuple[TestCertificates, P
 
 
 @pytest.fixture
-def tls_engine(certs: tuple[TestCertificates, Path]) -> Iterator[Engine]:
+def tls_engine(certs: tuple[EngineCertificates, Path]) -> Iterator[Engine]:
     """An engine with a plaintext and a TLS listener."""
     material, _ = certs
     eng = _start(batch_size=2, tls_port=0, tls_cert=material.cert_pem, tls_key=material.key_pem)

@@ -11,6 +11,7 @@ of their own prepare.
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 
 __all__ = ["COLOURS", "StrategyRegistry", "StrategyState", "Target", "registry"]
@@ -35,6 +36,10 @@ class StrategyState:
     active: str | None = None
     pending: str | None = None
     generation: int = 0
+    # A colour that answered 456 is not trusted in announcements for this many seconds, so
+    # an engine that announces a colour it does not serve causes no churn.
+    distrust_seconds: float = 5.0
+    rejected_at: dict[str, float] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     resume_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -69,6 +74,9 @@ class StrategyState:
         with self.lock:
             if colour == self.active or colour == self.pending:
                 return False
+            rejected = self.rejected_at.get(colour)
+            if rejected is not None and time.monotonic() - rejected < self.distrust_seconds:
+                return False
             if self.active is None:
                 self.active = colour
             else:
@@ -78,6 +86,7 @@ class StrategyState:
     def confirm(self, colour: str) -> None:
         """A colour answered successfully after a probe: make it active."""
         with self.lock:
+            self.rejected_at.pop(colour, None)
             if self.active != colour:
                 self.active = colour
                 self.generation += 1
@@ -87,6 +96,7 @@ class StrategyState:
     def reject(self, colour: str) -> None:
         """A colour answered 456: forget it wherever it is recorded."""
         with self.lock:
+            self.rejected_at[colour] = time.monotonic()
             if self.active == colour:
                 self.active = None
                 self.generation += 1

@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ._control import EngineControl
     from ._server import Engine
-    from ._tls import TestCertificates, make_test_certificates
+    from ._tls import EngineCertificates, make_test_certificates
 
-__all__ = ["Engine", "EngineControl", "TestCertificates", "make_test_certificates"]
+__all__ = ["Engine", "EngineControl", "EngineCertificates", "make_test_certificates"]
 
 
 def __getattr__(name: str) -> Any:
@@ -33,7 +33,7 @@ def __getattr__(name: str) -> Any:
         from ._control import EngineControl
 
         return EngineControl
-    if name in ("TestCertificates", "make_test_certificates"):
+    if name in ("EngineCertificates", "make_test_certificates"):
         from . import _tls
 
         return getattr(_tls, name)

@@ -7,11 +7,11 @@ import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["TestCertificates", "make_test_certificates"]
+__all__ = ["EngineCertificates", "make_test_certificates"]
 
 
 @dataclass(frozen=True, slots=True)
-class TestCertificates:
+class EngineCertificates:
     """PEM bytes of a CA and of a server certificate/key signed by it."""
 
     ca_pem: bytes
@@ -28,7 +28,7 @@ class TestCertificates:
         return paths
 
 
-def make_test_certificates(common_name: str = "awsdb-e6data test CA") -> TestCertificates:
+def make_test_certificates(common_name: str = "awsdb-e6data test CA") -> EngineCertificates:
     """Generate a fresh CA and a server certificate valid for 127.0.0.1 and localhost."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
@@ -67,7 +67,7 @@ def make_test_certificates(common_name: str = "awsdb-e6data test CA") -> TestCer
         .sign(ca_key, hashes.SHA256())
     )
     pem = serialization.Encoding.PEM
-    return TestCertificates(
+    return EngineCertificates(
         ca_cert.public_bytes(pem),
         cert.public_bytes(pem),
         key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()),

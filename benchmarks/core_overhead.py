@@ -109,11 +109,15 @@ def bench_driver(
     raw = connect_raw()
     bare = awsdb.connect(target, dsn, plugins="", **extra)
     three = awsdb.connect(target, dsn, plugins="bench_pass_0,bench_pass_1,bench_pass_2", **extra)
+    opts = {"buffered": True} if name == "mysql" else {}
     cursors = {
-        "raw": raw.cursor(**({"buffered": True} if name == "mysql" else {})),
-        "awsdb_no_plugins": bare.cursor(**({"buffered": True} if name == "mysql" else {})),
-        "awsdb_3_passthrough": three.cursor(**({"buffered": True} if name == "mysql" else {})),
+        "raw": raw.cursor(**opts),
+        "awsdb_no_plugins": bare.cursor(**opts),
+        "awsdb_3_passthrough": three.cursor(**opts),
     }
+    anchor = _anchor_connect(target, dsn, extra)
+    if anchor is not None:
+        cursors["aws_wrapper_no_plugins"] = anchor.cursor(**opts)
     for cur in cursors.values():  # warm up
         for _ in range(200):
             _select_one(cur)()
@@ -127,13 +131,40 @@ def bench_driver(
         },
         rounds,
     )
-    for c in (raw, bare, three):
-        c.close()
+    for c in (raw, bare, three, anchor):
+        if c is not None:
+            c.close()
     return {
         "select1_fetchall_us": select,
         "select1_ratio": {k: v / select["raw"] for k, v in select.items()},
         "fetchone_10k_us_per_row": fetch,
         "fetchone_ratio": {k: v / fetch["raw"] for k, v in fetch.items()},
+    }
+
+
+def _anchor_connect(target: Any, dsn: str, extra: dict[str, Any]) -> Any:
+    """The AWS Advanced Python Wrapper with no plugins, when installed (test-only peer)."""
+    try:
+        from aws_advanced_python_wrapper import AwsWrapperConnection
+    except ImportError:
+        return None
+    if "mysql" in getattr(target, "__module__", ""):
+        kw = dict(_mysql_kwargs(dsn))
+        return AwsWrapperConnection.connect(target, "", plugins="", **kw, **extra)
+    return AwsWrapperConnection.connect(target, dsn, plugins="", **extra)
+
+
+def _mysql_kwargs(url: str) -> dict[str, Any]:
+    from urllib.parse import urlsplit
+
+    u = urlsplit(url)
+    return {
+        "host": u.hostname,
+        "port": u.port,
+        "user": u.username,
+        "password": u.password,
+        "database": u.path.lstrip("/"),
+        "use_pure": True,
     }
 
 
@@ -203,8 +234,11 @@ def main() -> None:
 
 
 def _table(r: dict[str, Any]) -> Iterator[str]:
-    yield '| driver | benchmark | raw µs | awsdb `plugins=""` | awsdb 3 pass-through |'
-    yield "|---|---|---|---|---|"
+    yield (
+        '| driver | benchmark | raw µs | awsdb `plugins=""` | awsdb 3 pass-through '
+        '| AWS wrapper `plugins=""` |'
+    )
+    yield "|---|---|---|---|---|---|"
     for key, label in (
         ("psycopg", "psycopg 3 / PostgreSQL 15"),
         ("mysql_connector", "mysql-connector / MariaDB"),
@@ -213,14 +247,16 @@ def _table(r: dict[str, Any]) -> Iterator[str]:
         if not d:
             continue
         s, sr = d["select1_fetchall_us"], d["select1_ratio"]
+        anchor = sr.get("aws_wrapper_no_plugins")
+        peer = f"{anchor:.3f}×" if anchor is not None else "not installed"
         yield (
             f"| {label} | SELECT 1 + fetchall | {s['raw']:.1f} | {sr['awsdb_no_plugins']:.3f}× "
-            f"| {sr['awsdb_3_passthrough']:.3f}× |"
+            f"| {sr['awsdb_3_passthrough']:.3f}× | {peer} |"
         )
         f, fr = d["fetchone_10k_us_per_row"], d["fetchone_ratio"]
         yield (
             f"| {label} | buffered fetchone (10k rows) | {f['raw']:.3f} | "
-            f"{fr['awsdb_no_plugins']:.3f}× | — |"
+            f"{fr['awsdb_no_plugins']:.3f}× | — | — |"
         )
     imp = r["import"]
     yield (

@@ -10,7 +10,7 @@ from awsdb._cursor import AwsWrapperCursor
 from awsdb.errors import InterfaceError, NotSupportedError
 
 if TYPE_CHECKING:
-    from awsdb._pipeline import Layer
+    from awsdb._pipeline import Binder, Bound
     from awsdb._service import PluginService
     from awsdb.drivers import DriverDialect
 
@@ -21,41 +21,44 @@ def _missing(method: str, target: Any) -> NotSupportedError:
     return NotSupportedError(f"{type(target).__qualname__} does not support {method}")
 
 
-def driver_terminal(driver: DriverDialect) -> Callable[[str], Layer]:
-    """Return ``make(method)`` building the layer that performs the real driver call."""
+def driver_terminal(driver: DriverDialect) -> Callable[[str], Binder]:
+    """Return ``make(method)``: the binder of the layer that performs the real driver call."""
 
-    def make(method: str) -> Layer:
+    def make(method: str) -> Binder:
         owner, _, rest = method.partition(".")
         name, _, suffix = rest.partition(".")
         if method == "Connection.autocommit":
-            return lambda t, a, k: driver.get_autocommit(t)
+            return lambda t: lambda a, k: driver.get_autocommit(t)
         if method == "Connection.autocommit.set":
-            return lambda t, a, k: driver.set_autocommit(t, a[0])
+            return lambda t: lambda a, k: driver.set_autocommit(t, a[0])
         if method == "Connection.read_only":
-            return lambda t, a, k: driver.get_read_only(t)
+            return lambda t: lambda a, k: driver.get_read_only(t)
         if method == "Connection.read_only.set":
-            return lambda t, a, k: driver.set_read_only(t, a[0])
+            return lambda t: lambda a, k: driver.set_read_only(t, a[0])
         if method == "Connection.execute":
-            return _connection_execute
+            return lambda t: lambda a, k: _connection_execute(t, a, k)
         if name == "__enter__":
-            return lambda t, a, k: t.__enter__() if hasattr(t, "__enter__") else t
+            return lambda t: lambda a, k: t.__enter__() if hasattr(t, "__enter__") else t
         if name == "__exit__":
-            return lambda t, a, k: t.__exit__(*a) if hasattr(t, "__exit__") else t.close()
+            return lambda t: lambda a, k: t.__exit__(*a) if hasattr(t, "__exit__") else t.close()
         if name == "__next__":
-            return lambda t, a, k: next(t)
+            return lambda t: lambda a, k: next(t)
         if suffix == "set":
-            return lambda t, a, k: setattr(t, name, a[0])
+            return lambda t: lambda a, k: setattr(t, name, a[0])
         if owner == "Cursor" and name in {"description", "rowcount", "arraysize", "lastrowid"}:
-            return lambda t, a, k: getattr(t, name, None)
+            return lambda t: lambda a, k: getattr(t, name, None)
 
-        def call(target: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-            try:
-                fn = getattr(target, name)
-            except AttributeError:
-                raise _missing(method, target) from None
-            return fn(*args, **kwargs)
+        def bind(target: Any) -> Bound:
+            fn = getattr(target, name, None)
+            if fn is None:
 
-        return call
+                def unsupported(a: tuple[Any, ...], k: dict[str, Any]) -> Any:
+                    raise _missing(method, target)
+
+                return unsupported
+            return lambda a, k: fn(*a, **k)
+
+        return bind
 
     return make
 
@@ -80,7 +83,8 @@ class AwsWrapperConnection:
 
     def __init__(self, service: PluginService) -> None:
         self._service = service
-        self._chains = service.chains
+        self._binders = service.chains
+        self._bound: dict[str, Bound] = {}
         self._closed = False
         self._cursors: weakref.WeakSet[AwsWrapperCursor] = weakref.WeakSet()
         service.on_switch(self._retire_cursors)
@@ -96,20 +100,30 @@ class AwsWrapperConnection:
         return connect(target, conninfo, **props)
 
     def _retire_cursors(self) -> None:
+        self._bound = {}  # chains bound to the replaced connection
         for cursor in list(self._cursors):
             cursor._poison()
         self._cursors = weakref.WeakSet()
 
+    def _chain(self, method: str) -> Bound | None:
+        bound = self._bound.get(method)
+        if bound is None:
+            binder = self._binders.get(method)
+            if binder is None:
+                return None
+            bound = self._bound[method] = binder(self._service.current_connection)
+        return bound
+
     def _call(self, method: str, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        raw = self._service.current_connection
-        chain = self._chains.get(method)
+        chain = self._chain(method)
         if chain is None:
+            raw = self._service.current_connection
             try:
                 fn = getattr(raw, name)
             except AttributeError:
                 raise _missing(method, raw) from None
             return fn(*args, **kwargs)
-        return chain(raw, args, kwargs)
+        return chain(args, kwargs)
 
     # --- identity ------------------------------------------------------------------------
 
@@ -151,10 +165,11 @@ class AwsWrapperConnection:
         if self._closed:
             raise InterfaceError("the awsdb connection is closed")
         args = (query,) if params is None else (query, params)
-        raw = self._service.current_connection
-        chain = self._chains.get("Connection.execute")
+        chain = self._chain("Connection.execute")
         raw_cursor = (
-            _connection_execute(raw, args, kwargs) if chain is None else chain(raw, args, kwargs)
+            _connection_execute(self._service.current_connection, args, kwargs)
+            if chain is None
+            else chain(args, kwargs)
         )
         cur = AwsWrapperCursor(self, raw_cursor)
         self._cursors.add(cur)
@@ -182,20 +197,18 @@ class AwsWrapperConnection:
     @property
     def autocommit(self) -> bool:
         """The autocommit flag (through the ``Connection.autocommit`` chain)."""
-        chain = self._chains.get("Connection.autocommit")
-        raw = self._service.current_connection
+        chain = self._chain("Connection.autocommit")
         if chain is None:
-            return self._service.driver.get_autocommit(raw)
-        return bool(chain(raw, (), {}))
+            return self._service.driver.get_autocommit(self._service.current_connection)
+        return bool(chain((), {}))
 
     @autocommit.setter
     def autocommit(self, value: bool) -> None:
-        chain = self._chains.get("Connection.autocommit.set")
-        raw = self._service.current_connection
+        chain = self._chain("Connection.autocommit.set")
         if chain is None:
-            self._service.driver.set_autocommit(raw, value)
+            self._service.driver.set_autocommit(self._service.current_connection, value)
         else:
-            chain(raw, (value,), {})
+            chain((value,), {})
 
     def set_autocommit(self, value: bool) -> None:
         """Set :attr:`autocommit` (AWS wrapper / psycopg name)."""
@@ -204,20 +217,18 @@ class AwsWrapperConnection:
     @property
     def read_only(self) -> bool:
         """The read-only flag (through the ``Connection.read_only`` chain)."""
-        chain = self._chains.get("Connection.read_only")
-        raw = self._service.current_connection
+        chain = self._chain("Connection.read_only")
         if chain is None:
-            return self._service.driver.get_read_only(raw)
-        return bool(chain(raw, (), {}))
+            return self._service.driver.get_read_only(self._service.current_connection)
+        return bool(chain((), {}))
 
     @read_only.setter
     def read_only(self, value: bool) -> None:
-        chain = self._chains.get("Connection.read_only.set")
-        raw = self._service.current_connection
+        chain = self._chain("Connection.read_only.set")
         if chain is None:
-            self._service.driver.set_read_only(raw, value)
+            self._service.driver.set_read_only(self._service.current_connection, value)
         else:
-            chain(raw, (value,), {})
+            chain((value,), {})
 
     def set_read_only(self, value: bool) -> None:
         """Set :attr:`read_only` (AWS wrapper / psycopg name)."""
@@ -252,9 +263,9 @@ class AwsWrapperConnection:
     # --- context manager ---------------------------------------------------------------
 
     def __enter__(self) -> AwsWrapperConnection:
-        chain = self._chains.get("Connection.__enter__")
+        chain = self._chain("Connection.__enter__")
         if chain is not None:
-            chain(self._service.current_connection, (), {})
+            chain((), {})
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -263,9 +274,9 @@ class AwsWrapperConnection:
             return
         raw = self._service.current_connection
         try:
-            chain = self._chains.get("Connection.__exit__")
+            chain = self._chain("Connection.__exit__")
             if chain is not None:
-                chain(raw, exc, {})
+                chain(exc, {})
             elif hasattr(raw, "__exit__"):
                 raw.__exit__(*exc)
             else:

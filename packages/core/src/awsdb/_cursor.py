@@ -9,6 +9,7 @@ from awsdb.errors import InterfaceError
 
 if TYPE_CHECKING:
     from awsdb._connection import AwsWrapperConnection
+    from awsdb._pipeline import Bound
 
 __all__ = ["AwsWrapperCursor"]
 
@@ -54,13 +55,16 @@ class AwsWrapperCursor:
     def __init__(self, connection: AwsWrapperConnection, raw: Any) -> None:
         self._connection = connection
         self._raw = raw
-        chains = connection._service.chains
-        self._chains = chains
-        self._execute_chain = chains.get("Cursor.execute")
-        self._next_chain = chains.get("Cursor.__next__")
+        binders = connection._service.chains
+        self._binders = binders
+        self._bound: dict[str, Bound] = {}
+        execute = binders.get("Cursor.execute")
+        self._execute_chain: Bound | None = None if execute is None else execute(raw)
+        nxt = binders.get("Cursor.__next__")
+        self._next_chain: Bound | None = None if nxt is None else nxt(raw)
         d = self.__dict__
         for name in _DIRECT_FETCH:
-            if f"Cursor.{name}" not in chains:
+            if f"Cursor.{name}" not in binders:
                 d[name] = getattr(raw, name)
 
     # --- identity ------------------------------------------------------------------------
@@ -77,15 +81,29 @@ class AwsWrapperCursor:
 
     def _poison(self) -> None:
         self._raw = _STALE
+        self._bound = {}
+        if self._execute_chain is not None:
+            self._execute_chain = _raise_stale
+        if self._next_chain is not None:
+            self._next_chain = _raise_stale
         d = self.__dict__
         for name in _DIRECT_FETCH:
             d[name] = _raise_stale
 
+    def _chain(self, method: str) -> Bound | None:
+        bound = self._bound.get(method)
+        if bound is None:
+            binder = self._binders.get(method)
+            if binder is None:
+                return None
+            bound = self._bound[method] = binder(self._raw)
+        return bound
+
     def _call(self, method: str, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        chain = self._chains.get(method)
+        chain = self._chain(method)
         if chain is None:
             return getattr(self._raw, name)(*args, **kwargs)
-        return chain(self._raw, args, kwargs)
+        return chain(args, kwargs)
 
     # --- execution -----------------------------------------------------------------------
 
@@ -98,7 +116,7 @@ class AwsWrapperCursor:
             else:
                 self._raw.execute(query, params, **kwargs)
         else:
-            chain(self._raw, (query,) if params is None else (query, params), kwargs)
+            chain((query,) if params is None else (query, params), kwargs)
         return self
 
     def executemany(self, query: Any, params_seq: Any, **kwargs: Any) -> AwsWrapperCursor:
@@ -146,49 +164,49 @@ class AwsWrapperCursor:
         chain = self._next_chain
         if chain is None:
             return next(self._raw)
-        return chain(self._raw, (), {})
+        return chain((), {})
 
     # --- attributes ----------------------------------------------------------------------
 
     @property
     def description(self) -> Any:
         """Column descriptions of the last result (PEP 249)."""
-        chain = self._chains.get("Cursor.description")
+        chain = self._chain("Cursor.description")
         if chain is None:
             return self._raw.description
-        return chain(self._raw, (), {})
+        return chain((), {})
 
     @property
     def rowcount(self) -> int:
         """Rows produced or affected by the last execute (PEP 249)."""
-        chain = self._chains.get("Cursor.rowcount")
+        chain = self._chain("Cursor.rowcount")
         if chain is None:
             return int(self._raw.rowcount)
-        return int(chain(self._raw, (), {}))
+        return int(chain((), {}))
 
     @property
     def lastrowid(self) -> Any:
         """The last inserted row id, or ``None`` when the driver has none (PEP 249)."""
-        chain = self._chains.get("Cursor.lastrowid")
+        chain = self._chain("Cursor.lastrowid")
         if chain is None:
             return getattr(self._raw, "lastrowid", None)
-        return chain(self._raw, (), {})
+        return chain((), {})
 
     @property
     def arraysize(self) -> int:
         """Default ``fetchmany`` size (PEP 249)."""
-        chain = self._chains.get("Cursor.arraysize")
+        chain = self._chain("Cursor.arraysize")
         if chain is None:
             return int(self._raw.arraysize)
-        return int(chain(self._raw, (), {}))
+        return int(chain((), {}))
 
     @arraysize.setter
     def arraysize(self, value: int) -> None:
-        chain = self._chains.get("Cursor.arraysize.set")
+        chain = self._chain("Cursor.arraysize.set")
         if chain is None:
             self._raw.arraysize = value
         else:
-            chain(self._raw, (value,), {})
+            chain((value,), {})
 
     @property
     def closed(self) -> bool:
@@ -202,15 +220,15 @@ class AwsWrapperCursor:
         self._call("Cursor.close", "close", (), {})
 
     def __enter__(self) -> AwsWrapperCursor:
-        chain = self._chains.get("Cursor.__enter__")
+        chain = self._chain("Cursor.__enter__")
         if chain is not None:
-            chain(self._raw, (), {})
+            chain((), {})
         return self
 
     def __exit__(self, *exc: object) -> None:
-        chain = self._chains.get("Cursor.__exit__")
+        chain = self._chain("Cursor.__exit__")
         if chain is not None:
-            chain(self._raw, exc, {})
+            chain(exc, {})
         else:
             self.close()
 

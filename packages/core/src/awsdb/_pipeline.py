@@ -16,10 +16,12 @@ from typing import Any
 
 from awsdb.plugin import ALL_METHODS, Plugin
 
-__all__ = ["ConnectFn", "Layer", "compile_connect_chain", "compile_method_chains"]
+__all__ = ["Binder", "Bound", "ConnectFn", "compile_connect_chain", "compile_method_chains"]
 
-# A compiled execute layer: (raw target, args, kwargs) -> result.
-Layer = Callable[[Any, tuple[Any, ...], dict[str, Any]], Any]
+# A chain bound to one raw target (cursor or connection): (args, kwargs) -> result.
+Bound = Callable[[tuple[Any, ...], dict[str, Any]], Any]
+# Binds a compiled chain to a raw target; called once per target and method, lazily.
+Binder = Callable[[Any], Bound]
 # A compiled connect layer: (host, props, is_initial) -> raw connection.
 ConnectFn = Callable[[Any, Any, bool], Any]
 
@@ -28,33 +30,28 @@ _CONNECT_ARGS = ("host", "props", "is_initial", "call_next")
 
 
 @lru_cache(maxsize=256)
-def _positional(func: Callable[..., Any], expected: tuple[str, ...]) -> bool:
-    """True if ``func`` takes exactly the spec's arguments in the spec's order."""
-    params = [
-        p.name
-        for p in inspect.signature(func).parameters.values()
-        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
-    ]
-    return tuple(params) == expected
+def _argnames(func: Callable[..., Any]) -> tuple[str, ...]:
+    return tuple(n for n in inspect.signature(func).parameters if n != "self")
 
 
-def _execute_layer(plugin: Plugin, method: str, nxt: Layer) -> Layer:
+def _bind_layer(plugin: Plugin, method: str, nxt: Bound, target: Any) -> Bound:
+    """One layer bound to ``target``: nothing is allocated per call but the argument tuple."""
     impl = plugin.execute  # type: ignore[attr-defined]
-    if _positional(type(plugin).execute, ("self", *_EXECUTE_ARGS)):  # type: ignore[attr-defined]
 
-        def layer(target: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-            def call_next(*a: Any, **k: Any) -> Any:
-                return nxt(target, a, k)
+    def call_next(*a: Any, **k: Any) -> Any:
+        return nxt(a, k)
 
+    if _argnames(type(plugin).execute) == _EXECUTE_ARGS:  # type: ignore[attr-defined]
+
+        def layer(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
             return impl(target, method, args, kwargs, call_next)
 
         return layer
 
-    def layer_kw(target: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        # The implementation declares a subset of the spec's arguments (pluggy allows it).
-        def call_next(*a: Any, **k: Any) -> Any:
-            return nxt(target, a, k)
+    names = _argnames(type(plugin).execute)  # type: ignore[attr-defined]
 
+    def layer_kw(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        # The implementation declares a subset of the spec's arguments (pluggy allows it).
         available = {
             "target": target,
             "method": method,
@@ -62,39 +59,36 @@ def _execute_layer(plugin: Plugin, method: str, nxt: Layer) -> Layer:
             "kwargs": kwargs,
             "call_next": call_next,
         }
-        names = _argnames(type(plugin).execute)  # type: ignore[attr-defined]
         return impl(**{n: available[n] for n in names})
 
     return layer_kw
 
 
-@lru_cache(maxsize=256)
-def _argnames(func: Callable[..., Any]) -> tuple[str, ...]:
-    return tuple(n for n in inspect.signature(func).parameters if n != "self")
+def _binder(members: Sequence[Plugin], method: str, terminal: Binder) -> Binder:
+    def bind(target: Any) -> Bound:
+        fn = terminal(target)
+        for plugin in reversed(members):
+            fn = _bind_layer(plugin, method, fn, target)
+        return fn
 
-
-def _terminal(method: str, driver_call: Callable[[str], Layer]) -> Layer:
-    return driver_call(method)
+    return bind
 
 
 def compile_method_chains(
-    plugins: Sequence[Plugin], driver_call: Callable[[str], Layer]
-) -> dict[str, Layer]:
-    """Return ``{method: chain}`` for every method at least one plugin subscribes to.
+    plugins: Sequence[Plugin], driver_call: Callable[[str], Binder]
+) -> dict[str, Binder]:
+    """Return ``{method: binder}`` for every method at least one plugin subscribes to.
 
     ``plugins`` are in chain order (outermost first). ``driver_call(method)`` returns the
-    terminal layer that performs the real driver call for ``method``.
+    binder of the terminal that performs the real driver call. A binder turns the chain into
+    a function of ``(args, kwargs)`` for one raw target; wrappers bind once per target.
     """
-    chains: dict[str, Layer] = {}
+    chains: dict[str, Binder] = {}
     subs = [(p, type(p).subscriptions()) for p in plugins]
     for method in ALL_METHODS:
         members = [p for p, s in subs if method in s]
-        if not members:
-            continue
-        fn: Layer = _terminal(method, driver_call)
-        for plugin in reversed(members):
-            fn = _execute_layer(plugin, method, fn)
-        chains[method] = fn
+        if members:
+            chains[method] = _binder(members, method, driver_call(method))
     return chains
 
 

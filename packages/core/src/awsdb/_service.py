@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 from awsdb import hookspecs
-from awsdb._pipeline import ConnectFn, Layer, compile_connect_chain, compile_method_chains
+from awsdb._pipeline import Binder, ConnectFn, compile_connect_chain, compile_method_chains
 from awsdb._registry import PluginRegistry
 from awsdb.drivers import DriverRegistry
 from awsdb.drivers._base import DriverDialect, ErrorKind
@@ -138,14 +138,14 @@ class PluginService:
         self._pm: pluggy.PluginManager | None = None
         self._connect: ConnectFn = self._driver_connect
         self._force_connect: ConnectFn = self._driver_connect
-        self.chains: dict[str, Layer] = {}
+        self.chains: dict[str, Binder] = {}
         self.generation = 0
         self._on_switch: list[Callable[[], None]] = []
         self._handled_errors: set[int] = set()
 
     # --- set-up ------------------------------------------------------------------------
 
-    def install(self, plugins: Sequence[Plugin], driver_call: Callable[[str], Layer]) -> None:
+    def install(self, plugins: Sequence[Plugin], driver_call: Callable[[str], Binder]) -> None:
         """Register the plugin instances and compile the chains (called once)."""
         self.plugins = list(plugins)
         if self.plugins:

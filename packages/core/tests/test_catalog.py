@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from awsdb._catalog import CATALOGUE, DATABASE_DIALECT_CODES, render_properties_markdown
 from awsdb.errors import ProgrammingError
 from awsdb.properties import Properties, Property, PropertyRegistry, default_registry

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+
 from awsdb._dsn import make_conninfo, parse_conninfo
 from awsdb.errors import ProgrammingError
 

@@ -6,6 +6,7 @@ import threading
 from typing import Any
 
 import pytest
+
 from awsdb.errors import ProgrammingError
 from awsdb.properties import (
     INTERNAL_PREFIXES,

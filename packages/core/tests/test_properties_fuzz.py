@@ -12,12 +12,13 @@ import math
 import re
 from typing import Any
 
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
 from awsdb._catalog import CATALOGUE
 from awsdb._dsn import make_conninfo
 from awsdb.errors import ProgrammingError
 from awsdb.properties import Properties, Property, _show, default_registry
-from hypothesis import HealthCheck, assume, given, settings
-from hypothesis import strategies as st
 
 _FUZZ = settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
+
 from awsdb._dsn import make_conninfo
 from awsdb.properties import Properties, default_registry
 

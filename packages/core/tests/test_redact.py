@@ -9,6 +9,9 @@ import threading
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from awsdb._redact import (
     MIN_SECRET_LENGTH,
     SecretsFilter,
@@ -18,8 +21,6 @@ from awsdb._redact import (
 )
 from awsdb.errors import ProgrammingError
 from awsdb.properties import Properties, default_registry
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 PW = "Pa55-w0rd!x"
 IDP = "idp-S3cret-9"

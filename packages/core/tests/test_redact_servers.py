@@ -10,8 +10,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import awsdb
 import pytest
+
+import awsdb
 from awsdb.errors import ProgrammingError
 
 IDP_SECRET = "Idp-Pa55-Secret-42"

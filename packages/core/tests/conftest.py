@@ -14,6 +14,12 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _servers import Server, mariadb_server, postgres_server
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the markers when the core's tests run outside the repository's config."""
+    for marker in ("pg: needs PostgreSQL", "mysql: needs MariaDB"):
+        config.addinivalue_line("markers", marker)
+
+
 def _unavailable(what: str, exc: Exception) -> None:
     # Under CI a missing engine fails the run instead of silently skipping tests.
     if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:

@@ -10,7 +10,7 @@ import struct
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["encode_chunk", "encode_metadata", "encode_vector", "end_of_data"]
+__all__ = ["encode_chunk", "encode_metadata", "encode_vector", "encode_vector_raw", "end_of_data"]
 
 _I32 = struct.Struct(">i")
 _U16 = struct.Struct(">H")
@@ -127,3 +127,34 @@ def encode_metadata(row_count: int, columns: Sequence[tuple[str, str, str, str]]
             parts.append(_U16.pack(len(raw)))
             parts.append(raw)
     return b"".join(parts)
+
+
+def encode_vector_raw(
+    vtype: int, rows: int, nulls: bytes, member: int, etype: int, payload: bytes,
+    extra: bytes = b"",
+) -> bytes:
+    """Assemble a ``Vector`` from an already encoded list payload (fast paths).
+
+    ``nulls`` holds one byte per row (1 = NULL), ``payload`` the list elements of union
+    member ``member`` (element type ``etype``), ``extra`` any further encoded member fields.
+    """
+    return b"".join(
+        [
+            _header(8, 1),
+            _I32.pack(rows),
+            _header(8, 2),
+            _I32.pack(vtype),
+            _header(15, 3),
+            struct.pack(">bi", 2, rows),
+            nulls,
+            _header(12, 4),
+            _header(12, member),
+            _header(15, 1),
+            struct.pack(">bi", etype, rows),
+            payload,
+            extra,
+            b"\x00\x00",
+            _header(2, 5),
+            b"\x00\x00",
+        ]
+    )

@@ -15,6 +15,7 @@ from typing import Any
 import duckdb
 
 from ._chunk_writer import encode_chunk, encode_metadata, encode_vector
+from ._fast import numpy_batches
 
 __all__ = ["ColumnPlan", "Database", "RunningQuery", "short_type_name"]
 
@@ -42,6 +43,7 @@ class ColumnPlan:
     convert: Callable[[Any], Any] | None = None
     scale: int = 0
     zone: str | None = None
+    fast: str | None = None  # numpy path: "fixed", "bool", "dec" or None (per value)
 
 
 def _unscaled_bytes(value: Any) -> Any:
@@ -113,6 +115,16 @@ def plan_column(index: int, name: str, duck_type: str, decimal_mode: str,
     return ColumnPlan(name, t, 7, "STRING", f"CAST({col} AS VARCHAR)")
 
 
+def _mark_fast(plan: ColumnPlan) -> ColumnPlan:
+    if plan.vtype in (2, 3, 5, 6, 8, 9, 15) and plan.convert is None:
+        plan.fast = "fixed"
+    elif plan.vtype == 1:
+        plan.fast = "bool"
+    elif plan.vtype == 16 and plan.convert is _unscaled_bytes and plan.duck_type != "UHUGEINT":
+        plan.fast = "dec"
+    return plan
+
+
 def _bytes_text(value: Any) -> Any:
     return None if value is None else str(value).encode()
 
@@ -166,17 +178,36 @@ class RunningQuery:
     parse_ms: int = 0
     exec_ms: int = 0
     batches: Iterator[bytes] | None = None
+    running: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def cancel(self) -> None:
-        """Interrupt the DuckDB work of this query."""
+        """Interrupt the DuckDB work of this query.
+
+        An interrupt that lands between two statements of the query is lost, so it is
+        repeated for a short while until the running statement ends.
+        """
         self.cancelled = True
+        if not self._interrupt() or not self.running:
+            return
+
+        def repeat() -> None:
+            for _ in range(100):
+                time.sleep(0.02)
+                if not self.running or not self._interrupt():
+                    return
+
+        threading.Thread(target=repeat, name="e6data-engine-cancel", daemon=True).start()
+
+    def _interrupt(self) -> bool:
         cur = self.cursor
-        if cur is not None:
-            try:
-                cur.interrupt()
-            except duckdb.Error:
-                pass
+        if cur is None:
+            return False
+        try:
+            cur.interrupt()
+        except duckdb.Error:
+            return False
+        return True
 
     def close(self) -> None:
         """Release the DuckDB connection (and its temporary result table)."""
@@ -229,6 +260,13 @@ class Database:
 
     def run(self, q: RunningQuery, batch_size: int, decimal_mode: str, interval_mode: str) -> None:
         """Execute ``q`` (synchronously; interruptible through ``q.cancel()``)."""
+        q.running = True
+        try:
+            self._run(q, batch_size, decimal_mode, interval_mode)
+        finally:
+            q.running = False
+
+    def _run(self, q: RunningQuery, batch_size: int, decimal_mode: str, interval_mode: str) -> None:
         t0 = time.perf_counter()
         statements = duckdb.extract_statements(q.sql)
         q.parse_ms = int((time.perf_counter() - t0) * 1000)
@@ -267,33 +305,28 @@ class Database:
 
     def _run_select(self, q: RunningQuery, cur: Any, described: list[tuple[Any, ...]],
                     batch_size: int, decimal_mode: str, interval_mode: str) -> None:
-        plans = [plan_column(i, str(d[0]), str(d[1]), decimal_mode, interval_mode)
+        plans = [_mark_fast(plan_column(i, str(d[0]), str(d[1]), decimal_mode, interval_mode))
                  for i, d in enumerate(described)]
         aliases = ", ".join(f"c{i}" for i in range(len(plans)))
-        exprs = ", ".join(p.expr for p in plans) or "1"
+        exprs = ", ".join(f"{p.expr} AS c{i}" for i, p in enumerate(plans)) or "1"
         cur.execute(f"CREATE TEMP TABLE _result AS SELECT {exprs} FROM ({q.sql}) AS _q({aliases})")
+        if not plans:
+            raise duckdb.InvalidInputException("a query result needs at least one column")
         (count,) = cur.execute("SELECT count(*) FROM _result").fetchone()
         q.row_count = int(count)
         q.metadata = encode_metadata(q.row_count, [(p.name, p.meta_type, p.zone or "", "")
                                                    for p in plans])
-        cur.execute("SELECT * FROM _result")
-        q.batches = self._select_batches(cur, plans, batch_size)
+        cols = []
+        for i, p in enumerate(plans):
+            if p.fast == "dec":
+                cols.append(f"(c{i} >> 64)::BIGINT AS c{i}_hi, "
+                            f"(c{i} & 18446744073709551615::HUGEINT)::UBIGINT AS c{i}_lo")
+            else:
+                cols.append(f"c{i}")
+        select = (f"SELECT {', '.join(cols) or '1'} FROM _result "
+                  "WHERE rowid >= {lo} AND rowid < {hi} ORDER BY rowid")
+        q.batches = numpy_batches(cur, plans, select, q.row_count, batch_size)
         q.executed = True
-
-    @staticmethod
-    def _select_batches(cur: Any, plans: list[ColumnPlan], batch_size: int) -> Iterator[bytes]:
-        while True:
-            rows = cur.fetchmany(batch_size)
-            if not rows:
-                return
-            columns = list(zip(*rows, strict=True))
-            vectors = []
-            for plan, values in zip(plans, columns, strict=True):
-                vals: Any = values
-                if plan.convert is not None:
-                    vals = [plan.convert(v) for v in values]
-                vectors.append(encode_vector(plan.vtype, vals, scale=plan.scale, zone=plan.zone))
-            yield encode_chunk(len(rows), vectors)
 
     def _python_result(self, q: RunningQuery, names: list[str], rows: list[tuple[Any, ...]],
                        batch_size: int) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import mysql.connector
+
 from awsdb.resolver import get_resolver
 from awsdb_testing.mysql import MariaDBCluster
 from awsdb_testing.proxy import FaultProxy

@@ -17,6 +17,7 @@ import time
 from typing import Any
 
 import psycopg
+
 from awsdb_testing.pg import PgCluster, PgClusterConfig
 
 

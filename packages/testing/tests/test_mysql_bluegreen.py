@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+
 from awsdb.resolver import get_resolver
 from awsdb_testing.mysql import BG_STATUSES, MySQLBlueGreen
 from awsdb_testing.mysql.fixtures import mariadb_missing_reason

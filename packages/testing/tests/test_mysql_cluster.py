@@ -12,6 +12,7 @@ from typing import Any
 
 import mysql.connector
 import pytest
+
 from awsdb.dialects.mysql import AuroraMysqlDialect
 from awsdb.resolver import get_resolver
 from awsdb_testing.model import TopologyRow
@@ -238,4 +239,6 @@ def test_restore_brings_back_the_snapshot(cluster: MariaDBCluster) -> None:
     # runs after the destructive tests: the fixture restored node 1 as the writer
     assert cluster.writer().instance_id == "instance-1"
     assert [n.instance_id for n in cluster.readers()] == ["instance-2", "instance-3"]
-    assert len(cluster.pids()) == 3
+    pids = cluster.pids()
+    assert sorted(pids) == ["instance-1", "instance-2", "instance-3"]
+    assert {n.instance_id: n.pid for n in cluster.nodes} == pids

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from awsdb_testing.mysql.rewriter import QueryRewriter, rewrite_sql, rewriter_factory
 
 

@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from mysql.connector import errors
+
 from awsdb_testing.mysql import MariaDBCluster
 from awsdb_testing.mysql.fixtures import (
     mariadb_missing_reason,
@@ -19,7 +21,6 @@ from awsdb_testing.mysql.fixtures import (
     netns_network,
 )
 from awsdb_testing.netns import NetnsNetwork
-from mysql.connector import errors
 
 pytestmark = [pytest.mark.netns, pytest.mark.mysql]
 

@@ -6,6 +6,7 @@ import time
 
 import psycopg
 import pytest
+
 from awsdb import rds
 from awsdb.resolver import get_resolver
 from awsdb_testing.pg.bluegreen import PHASES, SOURCE, TARGET, PgBlueGreen

@@ -11,10 +11,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from rich.console import Console
+
 from awsdb_testing._procs import pid_alive, wait_pid_gone
 from awsdb_testing.cli import register_cluster, register_demo
 from awsdb_testing.demo import PlainPsycopgClient, run_demo
-from rich.console import Console
 
 pytestmark = pytest.mark.pg
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import psycopg
 import pytest
+
 from awsdb_testing.pg import PgCluster
 
 pytestmark = pytest.mark.pg

@@ -8,6 +8,7 @@ import time
 
 import psycopg
 import pytest
+
 from awsdb_testing.pg import PgCluster
 
 pytestmark = pytest.mark.pg

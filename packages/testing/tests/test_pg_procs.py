@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from awsdb_testing._procs import (
     allocate_loopback_block,
     descendants_of,

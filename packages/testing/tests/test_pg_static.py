@@ -6,6 +6,7 @@ from typing import Any
 
 import psycopg
 import pytest
+
 from awsdb_testing.model import TopologyRow
 from awsdb_testing.pg import TOPOLOGY_SQL, WRITER_CHECK_SQL, PgCluster
 

@@ -10,10 +10,11 @@ from typing import Any
 
 import mysql.connector
 import pytest
+from mysql.connector import errors
+
 from awsdb_testing.mysql import MariaDBCluster
 from awsdb_testing.mysql.fixtures import fault_proxy, mariadb_missing_reason
 from awsdb_testing.proxy import FaultProxy, start_proxy_group
-from mysql.connector import errors
 
 pytestmark = pytest.mark.mysql
 

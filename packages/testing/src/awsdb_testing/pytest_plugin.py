@@ -11,6 +11,10 @@ Nothing starts unless a test requests a fixture. PostgreSQL fixtures:
   every server is SIGKILLed and the snapshot restored (node 1 writer again).
 - ``pg_names`` (function): the shared cluster's Aurora-shaped names installed in the
   process resolver for the duration of the test.
+- ``pg_proxies`` (function): a fault proxy in front of every node (plus writer and reader
+  endpoint proxies that follow failovers), with the names published for the proxies.
+- ``pg_netns_cluster`` (session, root only): a cluster whose nodes live in their own
+  network namespaces, for kernel-level faults (link down, nft drop/reject).
 - ``awsdb_leak_check`` (session): after the run, fails if a server PID started during the
   session is still alive, a ``/dev/shm/PostgreSQL.*`` segment appeared, or a run
   directory is left. Every cluster fixture depends on it.
@@ -36,6 +40,7 @@ if TYPE_CHECKING:
     from awsdb_testing.mysql.cluster import MariaDBCluster
     from awsdb_testing.netns import NetnsNetwork
     from awsdb_testing.pg import PgBinaries, PgCluster
+    from awsdb_testing.pg.proxies import PgProxies
     from awsdb_testing.proxy import FaultProxy
 
 __all__ = [
@@ -49,6 +54,8 @@ __all__ = [
     "pg_binaries",
     "pg_cluster",
     "pg_names",
+    "pg_netns_cluster",
+    "pg_proxies",
     "pg_snapshot",
 ]
 
@@ -124,6 +131,47 @@ def pg_names(pg_cluster: PgCluster) -> Iterator[dict[str, str]]:
     """The shared cluster's Aurora-shaped host names, installed in the resolver."""
     with pg_cluster.names_installed() as mapping:
         yield mapping
+
+
+@pytest.fixture
+def pg_proxies(pg_cluster: PgCluster) -> Iterator[PgProxies]:
+    """One fault proxy per node of the shared cluster, plus writer/reader endpoint proxies.
+
+    The Aurora-shaped names are published in the resolver mapped to the proxies, so awsdb
+    under test connects only through them. Afterwards the proxies are stopped and the names
+    removed. Combine with ``fresh_pg_cluster`` for tests that also change roles or data.
+    """
+    from awsdb_testing.pg.proxies import pg_proxies as start_pg_proxies
+
+    with start_pg_proxies(pg_cluster) as proxies:
+        yield proxies
+
+
+@pytest.fixture(scope="session")
+def pg_netns_cluster(
+    pg_binaries: PgBinaries, awsdb_leak_check: None
+) -> Iterator[tuple[NetnsNetwork, PgCluster]]:
+    """A 3-node PostgreSQL cluster with each node in its own network namespace (root only).
+
+    Skipped cleanly without root, ``ip netns`` or ``nft`` (failed under ``CI=true`` only
+    when running as root, since CI runs as root). Tests that fault it restore it with
+    ``net.heal()`` and ``cluster.restore()``.
+    """
+    from awsdb_testing.netns import NetnsNetwork, netns_available
+    from awsdb_testing.pg import PgCluster, PgClusterConfig
+
+    ok, reason = netns_available()
+    if not ok:
+        if in_ci() and os.geteuid() == 0:
+            pytest.fail(reason)
+        pytest.skip(reason)
+    with NetnsNetwork(3) as net:
+        cluster = PgCluster(PgClusterConfig(bins=pg_binaries, network=net))
+        try:
+            cluster.start()
+            yield net, cluster
+        finally:
+            cluster.close()
 
 
 # --- MariaDB fixtures --- (wrappers around awsdb_testing.mysql.fixtures)

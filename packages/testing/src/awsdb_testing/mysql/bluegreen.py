@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any, Self
 
 from awsdb.resolver import get_resolver
-
 from awsdb_testing.mysql._sql import APP_USER
 from awsdb_testing.mysql.cluster import MariaDBCluster
 

@@ -34,8 +34,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
 import mysql.connector
-from awsdb.resolver import get_resolver
 
+from awsdb.resolver import get_resolver
 from awsdb_testing._procs import (
     ServerUser,
     allocate_loopback_block,
@@ -299,9 +299,9 @@ class MariaDBCluster:
         node = self._node(ref)
         return node.host, node.port
 
-    def pids(self) -> list[int]:
-        """PIDs of the running servers."""
-        return [n.proc.pid for n in self._nodes if n.proc is not None and n.alive()]
+    def pids(self) -> dict[str, int]:
+        """Server PID of every running node, by instance id (same shape as ``PgCluster``)."""
+        return {n.instance_id: n.proc.pid for n in self._nodes if n.proc is not None and n.alive()}
 
     def writer(self) -> NodeInfo:
         """The node whose server is writable (``@@read_only = 0``), asking every live node.

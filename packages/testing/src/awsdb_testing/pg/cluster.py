@@ -15,15 +15,16 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 
 from awsdb_testing._procs import (
+    LoopbackBlock,
     ServerUser,
     allocate_loopback_block,
     chown_tree,
@@ -38,6 +39,9 @@ from awsdb_testing.pg.binaries import PgBinaries, find_pg_binaries
 from awsdb_testing.pg.emulation import EMULATION_SQL, EMULATION_VERSION, SHADOW_SETTINGS_SQL
 from awsdb_testing.pg.names import ClusterNames, random_cluster_hash
 from awsdb_testing.pg.node import AddressInUseError, PgNode, common_settings
+
+if TYPE_CHECKING:
+    from awsdb_testing.netns import NetnsNetwork
 
 __all__ = [
     "TOPOLOGY_SQL",
@@ -88,12 +92,15 @@ class PgClusterConfig:
     base_dir: Path | None = None  # None: a fresh directory on /dev/shm
     use_cache: bool = True  # start from the cached snapshot (built on first use)
     bins: PgBinaries | None = None
+    network: NetnsNetwork | None = None  # run node N inside the namespace N (root only)
 
     def __post_init__(self) -> None:
         if self.flavor not in _FLAVOR_EXTENSIONS:
             raise ValueError(f"flavor must be one of {sorted(_FLAVOR_EXTENSIONS)}")
         if self.nodes < 1:
             raise ValueError("a cluster needs at least one node")
+        if self.network is not None and self.network.count < self.nodes:
+            raise ValueError("the network has fewer namespaces than the cluster has nodes")
 
 
 def snapshot_cache_root() -> Path:
@@ -136,6 +143,7 @@ class PgCluster:
         self._endpoint_writer: str | None = None  # instance id the writer endpoint points at
         self._flip_timer: threading.Timer | None = None
         self._installed_names: dict[str, str] = {}
+        self._endpoint_listeners: list[Callable[[], None]] = []
         self.timings: dict[str, float] = {}
 
     # ================================================================= lifecycle
@@ -166,9 +174,7 @@ class PgCluster:
         if self.user is not None:
             os.chown(self.base, self.user.uid, self.user.gid)
         for attempt in range(5):
-            block = allocate_loopback_block(
-                self.config.nodes, self.config.first_octet, port=self.config.port
-            )
+            block = self._address_block()
             self._nodes = [
                 self._make_node(i + 1, block.hosts[i], block.port) for i in range(len(block.hosts))
             ]
@@ -328,17 +334,42 @@ class PgCluster:
 
     # ================================================================= host names
 
+    def endpoint_targets(self) -> tuple[str, str]:
+        """Instance ids the writer and the reader endpoint names point at right now.
+
+        The writer endpoint follows failovers (late by ``stale_dns_s``); the reader endpoint
+        is the first running node that is not the writer endpoint's target (the writer
+        itself when no other node runs).
+        """
+        with self._lock:
+            writer = next(
+                (n for n in self._nodes if n.instance_id == self._endpoint_writer), self._nodes[0]
+            )
+            readers = [n for n in self._nodes if n is not writer and n.pid is not None]
+            return writer.instance_id, (readers[0] if readers else writer).instance_id
+
     def host_map(self) -> dict[str, str]:
         """Aurora-shaped names → loopback IPs (instances, writer and reader endpoints)."""
         with self._lock:
             mapping = {self.names.instance(n.instance_id): n.host for n in self._nodes}
-            writer = next(
-                (n for n in self._nodes if n.instance_id == self._endpoint_writer), self._nodes[0]
-            )
-            mapping[self.names.writer_endpoint] = writer.host
-            readers = [n for n in self._nodes if n is not writer and n.pid is not None]
-            mapping[self.names.reader_endpoint] = (readers[0] if readers else writer).host
+            writer_id, reader_id = self.endpoint_targets()
+            mapping[self.names.writer_endpoint] = self._node(writer_id).host
+            mapping[self.names.reader_endpoint] = self._node(reader_id).host
         return mapping
+
+    def add_endpoint_listener(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` whenever the endpoint targets may have changed.
+
+        That is after a writer endpoint flip (failover, :meth:`restore`) and after a node
+        rejoined or was re-cloned. Fault proxies use it to retarget endpoint proxies.
+        """
+        with self._lock:
+            self._endpoint_listeners.append(callback)
+
+    def remove_endpoint_listener(self, callback: Callable[[], None]) -> None:
+        """Undo :meth:`add_endpoint_listener` (a missing callback is not an error)."""
+        with self._lock, contextlib.suppress(ValueError):
+            self._endpoint_listeners.remove(callback)
 
     def install_names(self) -> None:
         """Put :meth:`host_map` into the process resolver (kept current on failover)."""
@@ -372,6 +403,9 @@ class PgCluster:
             if self._installed_names:
                 self.uninstall_names()
                 self.install_names()
+            listeners = list(self._endpoint_listeners)
+        for callback in listeners:
+            callback()
 
     def point_writer_endpoint(self, instance_id: str, delay_s: float | None = None) -> None:
         """Flip the writer endpoint name to ``instance_id`` now or after ``delay_s`` (DNS TTL)."""
@@ -558,6 +592,15 @@ class PgCluster:
 
     # ================================================================= internals
 
+    def _address_block(self) -> LoopbackBlock:
+        net = self.config.network
+        if net is not None:  # one namespace per node: the addresses are private
+            hosts = tuple(net.node_ip(i + 1) for i in range(self.config.nodes))
+            return LoopbackBlock(hosts, self.config.port or 5432)
+        return allocate_loopback_block(
+            self.config.nodes, self.config.first_octet, port=self.config.port
+        )
+
     def _make_node(self, index: int, host: str, port: int) -> PgNode:
         assert self.base is not None
         cfg = self.config
@@ -579,6 +622,7 @@ class PgCluster:
             bins=self.bins,
             user=self.user,
             extra_conf=extra,
+            exec_prefix=net.exec_prefix(index) if (net := cfg.network) is not None else None,
         )
 
     def _node(self, ref: NodeInfo | str | int) -> PgNode:
@@ -668,7 +712,7 @@ class PgCluster:
                 PgClusterConfig(
                     nodes=self.config.nodes,
                     first_octet=self.config.first_octet,
-                    port=self._nodes[0].port,
+                    port=None if self.config.network is not None else self._nodes[0].port,
                     base_dir=tmp / "build",
                     use_cache=False,
                     bins=self.bins,

@@ -79,6 +79,7 @@ class PgNode:
     bins: PgBinaries
     user: ServerUser | None
     extra_conf: dict[str, str] = field(default_factory=dict)
+    exec_prefix: list[str] | None = None  # e.g. ``ip netns exec <ns>`` (root only)
     _proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
     _pid: int | None = field(default=None, repr=False)
 
@@ -170,15 +171,32 @@ class PgNode:
         self.log.touch()
         if self.user is not None:
             os.chown(self.log, self.user.uid, self.user.gid)
+        argv = [self.bins.tool("postgres"), "-D", str(self.data)]
+        run_as = run_as_kwargs(self.user)
+        if self.exec_prefix is not None:
+            # ``ip netns exec`` needs root; setpriv drops to the server user and, like
+            # ``ip netns exec``, execs in place, so the PID stays the postmaster's
+            if self.user is not None:
+                argv = [
+                    "setpriv",
+                    f"--reuid={self.user.uid}",
+                    f"--regid={self.user.gid}",
+                    "--clear-groups",
+                    "--",
+                    *argv,
+                ]
+            argv = [*self.exec_prefix, *argv]
+            run_as = {}
         log = self.log.open("ab")
         try:
             self._proc = subprocess.Popen(
-                [self.bins.tool("postgres"), "-D", str(self.data)],
+                argv,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
-                **run_as_kwargs(self.user),
+                cwd="/",
+                **run_as,
             )
         finally:
             log.close()

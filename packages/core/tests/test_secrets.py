@@ -55,3 +55,20 @@ def test_wrong_type_is_rejected_at_connect(pg_server: Any) -> None:
         awsdb.connect(
             psycopg.Connection.connect, pg_server.dsn, plugins="", failure_detection_time_ms="soon"
         )
+
+
+def test_child_and_plugin_loggers_are_filtered(
+    pg_server: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    with awsdb.connect(psycopg.Connection.connect, pg_server.dsn, plugins="execute_time"):
+        for name in ("awsdb.plugins", "awsdb.properties"):
+            logging.getLogger(name).debug("connecting with password=%s", SECRET)
+        plugin_log = logging.getLogger("awsdb_someplugin.monitor")  # a plugin module's logger
+        from awsdb._service import get_services
+
+        get_services().attach_secrets_filter()  # runs after each plugin module is loaded
+        plugin_log.warning("token %s expired", SECRET)
+        plugin_log.debug("value is %s", SECRET)
+    assert len(caplog.records) >= 3
+    assert SECRET not in caplog.text

@@ -76,6 +76,7 @@ def connect(target: Callable[..., Any], conninfo: str = "", **kwargs: Any) -> Aw
     from awsdb.properties import Properties
 
     props = Properties.parse(conninfo, kwargs, services.properties)
+    services.secrets.track(props)  # known secret values are redacted from every log record
     if not had_plugins_kw:
         plugins_value = props.get("plugins")
     codes = parse_plugin_codes(plugins_value)

@@ -157,6 +157,8 @@ class PluginRegistry:
                         results: list[Any] = list(impl.function())
                         for listener in self._listeners:
                             listener(name, results)
+            for listener in self._listeners:
+                listener("loaded", [])
 
     def _add_spec(self, spec: PluginSpec, distribution: str, version: str) -> None:
         spec.methods()  # validates the subscriptions early

@@ -58,10 +58,21 @@ class Services:
         self.availability = HostAvailabilityRegistry()
         self._resources: list[Callable[[], None]] = []
         self.plugins.add_listener(self._on_registration)
-        self._filter = SecretsFilter(self.properties)
-        logging.getLogger("awsdb").addFilter(self._filter)
+        self.secrets = SecretsFilter(self.properties)
+        self.attach_secrets_filter()
+
+    def attach_secrets_filter(self) -> None:
+        """Attach the secrets filter to every awsdb logger (core and ``awsdb_*`` packages).
+
+        A logger's filter does not see its children's records, so each logger gets it; this
+        runs again whenever a plugin module is loaded (it may create loggers).
+        """
+        names = [n for n in logging.Logger.manager.loggerDict if n.startswith("awsdb")]
+        for name in ["awsdb", *names]:
+            self.secrets.attach(logging.getLogger(name))
 
     def _on_registration(self, hook: str, results: Sequence[Any]) -> None:
+        self.attach_secrets_filter()
         for item in results:
             if hook == "awsdb_properties":
                 self.properties.register(item)
@@ -84,7 +95,10 @@ class Services:
                 release()
             except Exception:
                 _log.exception("releasing %r failed", release)
-        logging.getLogger("awsdb").removeFilter(self._filter)
+        for name in list(logging.Logger.manager.loggerDict):
+            if name.startswith("awsdb"):
+                logging.getLogger(name).removeFilter(self.secrets)
+        logging.getLogger("awsdb").removeFilter(self.secrets)
 
 
 _services_lock = threading.Lock()

@@ -33,9 +33,19 @@ QUERY = "SELECT * FROM bench"
 def start_engine(rows: int, batch: int) -> tuple[subprocess.Popen[str], int]:
     """Start the engine subprocess and return it with its port."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "awsdb_e6data.engine", "--port", "0", "--batch-size", str(batch),
-         "--setup-sql", SETUP.format(rows=rows)],
-        stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "awsdb_e6data.engine",
+            "--port",
+            "0",
+            "--batch-size",
+            str(batch),
+            "--setup-sql",
+            SETUP.format(rows=rows),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     assert proc.stdout is not None
     line = proc.stdout.readline()
@@ -50,8 +60,9 @@ def ours(port: int) -> int:
     """Fetch everything with awsdb_e6data; return the row count."""
     import awsdb_e6data
 
-    with awsdb_e6data.connect("127.0.0.1", port, "user", "secret", catalog="e6data",
-                              database="main") as conn:
+    with awsdb_e6data.connect(
+        "127.0.0.1", port, "user", "secret", catalog="e6data", database="main"
+    ) as conn:
         cur = conn.cursor()
         cur.execute(QUERY)
         return sum(len(batch) for batch in cur.fetchall_buffer())
@@ -61,8 +72,14 @@ def published(port: int) -> int:
     """Fetch everything with e6data-python-connector 3.0.2; return the row count."""
     from e6data_python_connector import e6data_grpc
 
-    conn = e6data_grpc.Connection(host="127.0.0.1", port=port, username="user",
-                                  password="secret", catalog="e6data", database="main")
+    conn = e6data_grpc.Connection(
+        host="127.0.0.1",
+        port=port,
+        username="user",
+        password="secret",
+        catalog="e6data",
+        database="main",
+    )
     try:
         cur = conn.cursor(catalog_name="e6data", db_name="main")
         cur.execute(QUERY)
@@ -84,8 +101,9 @@ def peak_stream_memory(port: int) -> tuple[int, int, int]:
     """(peak heap bytes while streaming, largest batch bytes estimate, batches)."""
     import awsdb_e6data
 
-    with awsdb_e6data.connect("127.0.0.1", port, "user", "secret", catalog="e6data",
-                              database="main") as conn:
+    with awsdb_e6data.connect(
+        "127.0.0.1", port, "user", "secret", catalog="e6data", database="main"
+    ) as conn:
         cur = conn.cursor()
         cur.execute(QUERY)
         tracemalloc.start()
@@ -124,12 +142,15 @@ def main() -> None:
     print(f"rows={args.rows} batch={args.batch} rounds={args.rounds} cpus={os.cpu_count()}")
     print("| client | best s | median s | rows/s (best) |")
     print("|---|---|---|---|")
-    for name, secs in results.items():
-        med = sorted(secs)[len(secs) // 2]
+    for name, runs in results.items():
+        med = sorted(runs)[len(runs) // 2]
         print(f"| {name} | {best[name]:.2f} | {med:.2f} | {args.rows / best[name]:,.0f} |")
-    print(f"\nratio (published / ours, best): {best['e6data-python-connector'] / best['awsdb_e6data']:.2f}x")
-    print(f"fetchall_buffer(): {batches} batches, peak heap after 2 batches {early / 1e6:.1f} MB, "
-          f"peak over the whole stream {peak / 1e6:.1f} MB")
+    ratio = best["e6data-python-connector"] / best["awsdb_e6data"]
+    print(f"\nratio (published / ours, best): {ratio:.2f}x")
+    print(
+        f"fetchall_buffer(): {batches} batches, peak heap after 2 batches {early / 1e6:.1f} MB, "
+        f"peak over the whole stream {peak / 1e6:.1f} MB"
+    )
 
 
 if __name__ == "__main__":

@@ -10,8 +10,8 @@ import pytest
 
 pytest.importorskip("duckdb")
 
-from awsdb_e6data import _strategy  # noqa: E402
-from awsdb_e6data.engine import Engine, EngineCertificates, make_test_certificates  # noqa: E402
+from awsdb_e6data import _strategy
+from awsdb_e6data.engine import Engine, EngineCertificates, make_test_certificates
 
 USER, PASSWORD = "user", "secret"
 

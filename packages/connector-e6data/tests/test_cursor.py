@@ -27,16 +27,28 @@ def test_typed_values(engine: Engine, connect: Any) -> None:
     cur.execute(ROWS)
     rows = cur.fetchall()
     assert rows[0] == (
-        1, "one", Decimal("1.50"), dt.datetime(2023, 11, 14, 22, 13, 20, 123456),
-        dt.date(2024, 2, 29), b"a", True,
+        1,
+        "one",
+        Decimal("1.50"),
+        dt.datetime(2023, 11, 14, 22, 13, 20, 123456),
+        dt.date(2024, 2, 29),
+        b"a",
+        True,
     )
     assert str(rows[0][2]) == "1.50"  # the scale is kept
     assert rows[1] == (2, None, None, None, None, None, None)
-    assert rows[2][1:6] == ("thr'ee", Decimal("-0.05"),
-                            dt.datetime(1969, 12, 31, 23, 59, 59, 999999),
-                            dt.date(1900, 1, 1), b"\xff\x00")
-    assert rows[4][2:5] == (Decimal("99999999.99"), dt.datetime(2262, 1, 1, 0, 0, 0, 1),
-                            dt.date(9999, 12, 31))
+    assert rows[2][1:6] == (
+        "thr'ee",
+        Decimal("-0.05"),
+        dt.datetime(1969, 12, 31, 23, 59, 59, 999999),
+        dt.date(1900, 1, 1),
+        b"\xff\x00",
+    )
+    assert rows[4][2:5] == (
+        Decimal("99999999.99"),
+        dt.datetime(2262, 1, 1, 0, 0, 0, 1),
+        dt.date(9999, 12, 31),
+    )
     assert all(isinstance(r, tuple) for r in rows)
 
 
@@ -58,8 +70,16 @@ def test_more_types(engine: Engine, connect: Any) -> None:
     assert row[4] == "[1,2]" and row[5] == '{"a":1}'
     assert row[6:] == (2.5, 7, None, "ü€😀")
     assert [d[1] for d in cur.description] == [
-        "TIMESTAMP_TZ", "INTERVAL_DAY_SECOND", "DECIMAL128", "DECIMAL128", "ARRAY", "STRUCT",
-        "FLOAT", "INTEGER", "NULL", "STRING",
+        "TIMESTAMP_TZ",
+        "INTERVAL_DAY_SECOND",
+        "DECIMAL128",
+        "DECIMAL128",
+        "ARRAY",
+        "STRUCT",
+        "FLOAT",
+        "INTEGER",
+        "NULL",
+        "STRING",
     ]
 
 
@@ -109,8 +129,14 @@ def test_wire_sequence(engine: Engine, connect: Any) -> None:
     cur.fetchall()
     calls = engine.control.calls_of()
     assert [c.rpc for c in calls] == [
-        "authenticate", "prepareStatementV2", "executeStatementV2", "getResultMetadata",
-        "getNextResultBatch", "getNextResultBatch", "getNextResultBatch", "getNextResultBatch",
+        "authenticate",
+        "prepareStatementV2",
+        "executeStatementV2",
+        "getResultMetadata",
+        "getNextResultBatch",
+        "getNextResultBatch",
+        "getNextResultBatch",
+        "getNextResultBatch",
         "clearOrCancelQuery",
     ]
     assert all(c.headers.get("strategy") == "blue" for c in calls)
@@ -121,8 +147,15 @@ def test_wire_sequence(engine: Engine, connect: Any) -> None:
 
 def test_parameters_standard_quoting(engine: Engine, connect: Any) -> None:
     cur = connect(engine).cursor()
-    params = {"s": "o'neil \\ \n", "n": None, "d": Decimal("1.50"), "b": b"\x00\xff",
-              "day": dt.date(2024, 1, 2), "ts": dt.datetime(2024, 1, 2, 3, 4, 5, 6), "i": 5}
+    params = {
+        "s": "o'neil \\ \n",
+        "n": None,
+        "d": Decimal("1.50"),
+        "b": b"\x00\xff",
+        "day": dt.date(2024, 1, 2),
+        "ts": dt.datetime(2024, 1, 2, 3, 4, 5, 6),
+        "i": 5,
+    }
     cur.execute("SELECT %(s)s, %(n)s, %(d)s, %(b)s, %(day)s, %(ts)s, %(i)s", params)
     assert cur.fetchone() == tuple(params.values())
     cur.execute("SELECT count(*) FROM sample WHERE id IN %s", ([1, 3],))
@@ -222,8 +255,9 @@ def test_constructor_validation() -> None:
     with pytest.raises(e6.NotSupportedError):
         e6.connect("h", 1, "u", "p", access_token="t")
     with pytest.raises(e6.InterfaceError):
-        e6.connect("h", 1, "u", "p", grpc_options={"grpc.keepalive_time_ms": 1,
-                                                    "keepalive_time_ms": 2})
+        e6.connect(
+            "h", 1, "u", "p", grpc_options={"grpc.keepalive_time_ms": 1, "keepalive_time_ms": 2}
+        )
     conn = e6.connect("h", 1, "u", "p", grpc_options={"grpc_prepare_timeout": 7})
     assert conn.grpc_prepare_timeout == 7.0
     assert "p" not in repr(conn).replace("port", "")  # the password never shows

@@ -29,7 +29,7 @@ def _raw(engine: Engine, path: str, payload: bytes, metadata: Any = ()) -> tuple
 def _serves(engine: Engine, connect: Any) -> bool:
     cur = connect(engine).cursor()
     cur.execute("SELECT 41 + 1")
-    return cur.fetchall() == [(42,)]
+    return bool(cur.fetchall() == [(42,)])
 
 
 def test_malformed_and_unknown_requests(engine: Engine, connect: Any) -> None:
@@ -64,9 +64,12 @@ def test_unauthenticated_and_out_of_order(engine: Engine, connect: Any) -> None:
     req = pb.GetResultMetadataRequest(sessionId=sid, queryId=qid).SerializeToString()
     code, _ = _raw(engine, "/QueryEngineService/getResultMetadata", req)  # before execute
     assert code == grpc.StatusCode.FAILED_PRECONDITION
-    code, details = _raw(engine, "/QueryEngineService/authenticate",
-                         pb.AuthenticateRequest(user="user", password="secret").SerializeToString(),
-                         metadata=(("strategy", "green"),))
+    code, details = _raw(
+        engine,
+        "/QueryEngineService/authenticate",
+        pb.AuthenticateRequest(user="user", password="secret").SerializeToString(),
+        metadata=(("strategy", "green"),),
+    )
     assert code == grpc.StatusCode.UNKNOWN and details == "status: 456"
     engine.control.suspend()
     code, details = _raw(engine, "/QueryEngineService/getCataloges", b"")
@@ -86,9 +89,17 @@ def test_cluster_name_is_case_insensitive(engine: Engine, connect: Any) -> None:
 
 def test_command_line_engine_starts_and_stops() -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "awsdb_e6data.engine", "--port", "0",
-         "--setup-sql", "CREATE TABLE t AS SELECT 7 AS x"],
-        stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "awsdb_e6data.engine",
+            "--port",
+            "0",
+            "--setup-sql",
+            "CREATE TABLE t AS SELECT 7 AS x",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert proc.stdout is not None
@@ -97,8 +108,9 @@ def test_command_line_engine_starts_and_stops() -> None:
         assert match, line
         import awsdb_e6data
 
-        with awsdb_e6data.connect("127.0.0.1", int(match.group(1)), "user", "secret",
-                                  catalog="e6data") as conn:
+        with awsdb_e6data.connect(
+            "127.0.0.1", int(match.group(1)), "user", "secret", catalog="e6data"
+        ) as conn:
             cur = conn.cursor()
             cur.execute("SELECT x FROM t")
             assert cur.fetchall() == [(7,)]

@@ -12,15 +12,27 @@ import awsdb_e6data as e6
 from awsdb_e6data.engine import Engine
 
 KEYS = {
-    "created_connections", "active_connections", "idle_connections", "waiting_threads",
-    "total_requests", "failed_connections", "overflow_connections", "thread_connections",
+    "created_connections",
+    "active_connections",
+    "idle_connections",
+    "waiting_threads",
+    "total_requests",
+    "failed_connections",
+    "overflow_connections",
+    "thread_connections",
     "pool_size",
 }
 
 
 def _pool(engine: Engine, **kw: Any) -> e6.ConnectionPool:
-    params: dict[str, Any] = {"host": "127.0.0.1", "port": engine.port, "username": "user",
-                              "password": "secret", "catalog": "e6data", "database": "main"}
+    params: dict[str, Any] = {
+        "host": "127.0.0.1",
+        "port": engine.port,
+        "username": "user",
+        "password": "secret",
+        "catalog": "e6data",
+        "database": "main",
+    }
     params.update(kw)
     return e6.ConnectionPool(**params)
 

@@ -3,6 +3,7 @@ against our test engine. It is a test-only peer, installed through the ``test`` 
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Iterator
@@ -12,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from awsdb_e6data.engine import EngineCertificates, Engine
+from awsdb_e6data.engine import Engine, EngineCertificates
 
 e6grpc = pytest.importorskip("e6data_python_connector.e6data_grpc")
 pub_strategy = pytest.importorskip("e6data_python_connector.strategy")
@@ -34,9 +35,14 @@ def pconnect() -> Iterator[Any]:
     opened: list[Any] = []
 
     def factory(engine: Engine, **kw: Any) -> Any:
-        params: dict[str, Any] = {"host": "127.0.0.1", "port": engine.port, "username": "user",
-                                  "password": "secret", "catalog": "e6data",
-                                  "database": "main"}
+        params: dict[str, Any] = {
+            "host": "127.0.0.1",
+            "port": engine.port,
+            "username": "user",
+            "password": "secret",
+            "catalog": "e6data",
+            "database": "main",
+        }
         params.update(kw)
         conn = e6grpc.Connection(**params)
         opened.append(conn)
@@ -44,10 +50,8 @@ def pconnect() -> Iterator[Any]:
 
     yield factory
     for conn in opened:
-        try:
+        with contextlib.suppress(Exception):
             conn.close()
-        except Exception:  # noqa: BLE001 - the peer may already be closed
-            pass
 
 
 def _rpcs(engine: Engine) -> list[str]:
@@ -105,8 +109,10 @@ def test_schema_listing(engine: Engine, pconnect: Any) -> None:
     assert "sales" in conn.get_schema_names("e6data")
     assert conn.get_tables("e6data", "sales") == ["orders"]
     cols = conn.get_columns("e6data", "sales", "orders")
-    assert [(c["fieldName"], c["fieldType"]) for c in cols][:2] == [("id", "int"),
-                                                                  ("total", "decimal(7,2)")]
+    assert [(c["fieldName"], c["fieldType"]) for c in cols][:2] == [
+        ("id", "int"),
+        ("total", "decimal(7,2)"),
+    ]
     assert conn.get_catalogs() == [{"name": "e6data", "isDefault": True}]
 
 
@@ -184,16 +190,26 @@ def test_auto_resume(engine: Engine, pconnect: Any) -> None:
     cur.execute("SELECT 1")
     assert cur.fetchall() == [[1]]
     assert [c.rpc for c in engine.control.calls_of() if c.service == "ClusterService"][:2] == [
-        "status", "resume"]
+        "status",
+        "resume",
+    ]
 
 
 @pytest.mark.parametrize("as_bytes", [False, True])
-def test_tls_custom_ca(tls_engine: Engine, certs: tuple[EngineCertificates, Path],
-                       pconnect: Any, as_bytes: bool) -> None:
+def test_tls_custom_ca(
+    tls_engine: Engine, certs: tuple[EngineCertificates, Path], pconnect: Any, as_bytes: bool
+) -> None:
     material, ca_path = certs
-    conn = e6grpc.Connection(host="localhost", port=tls_engine.tls_port, username="user",
-                             password="secret", catalog="e6data", database="main",
-                             secure=True, ssl_cert=material.ca_pem if as_bytes else str(ca_path))
+    conn = e6grpc.Connection(
+        host="localhost",
+        port=tls_engine.tls_port,
+        username="user",
+        password="secret",
+        catalog="e6data",
+        database="main",
+        secure=True,
+        ssl_cert=material.ca_pem if as_bytes else str(ca_path),
+    )
     try:
         cur = conn.cursor(catalog_name="e6data", db_name="main")
         cur.execute("SELECT count(*) FROM sample")
@@ -204,9 +220,17 @@ def test_tls_custom_ca(tls_engine: Engine, certs: tuple[EngineCertificates, Path
 
 
 def test_pool_with_five_threads(engine: Engine) -> None:
-    pool = pub_pool.ConnectionPool(min_size=2, max_size=5, max_overflow=2, host="127.0.0.1",
-                                   port=engine.port, username="user", password="secret",
-                                   catalog="e6data", database="main")
+    pool = pub_pool.ConnectionPool(
+        min_size=2,
+        max_size=5,
+        max_overflow=2,
+        host="127.0.0.1",
+        port=engine.port,
+        username="user",
+        password="secret",
+        catalog="e6data",
+        database="main",
+    )
     errors: list[BaseException] = []
 
     def work(i: int) -> None:
@@ -241,6 +265,6 @@ def test_same_values_as_our_connector(engine: Engine, pconnect: Any, connect: An
     cur = connect(engine).cursor()
     cur.execute(sql)
     ours = cur.fetchall()
-    assert [r[:2] + [bool(r[3])] for r in theirs] == [[r[0], r[1], r[3]] for r in ours]
+    assert [[*r[:2], bool(r[3])] for r in theirs] == [[r[0], r[1], r[3]] for r in ours]
     assert [Decimal(r[2]) for r in theirs] == [r[2] for r in ours]  # same value, our scale kept
     assert ours[0][4] == b"a"  # BINARY is bytes on our side

@@ -44,7 +44,9 @@ def test_expired_session_reauthenticates_inside_execute(engine: Engine, connect:
     cur.execute("SELECT 2")
     assert cur.fetchall() == [(2,)]
     assert [c.rpc for c in engine.control.calls_of()][:3] == [
-        "prepareStatementV2", "authenticate", "prepareStatementV2",
+        "prepareStatementV2",
+        "authenticate",
+        "prepareStatementV2",
     ]
     engine.forget_sessions()
     assert conn.get_tables() == ["sample"]  # schema calls re-authenticate too
@@ -53,8 +55,9 @@ def test_expired_session_reauthenticates_inside_execute(engine: Engine, connect:
 def test_session_lost_after_admission_is_not_replayed(engine: Engine, connect: Any) -> None:
     cur = connect(engine).cursor()
     cur.execute("CREATE TABLE counter (x INTEGER)")
-    engine.control.inject_fault("getResultMetadata", grpc.StatusCode.INTERNAL,
-                                "Access denied: invalid or expired session")
+    engine.control.inject_fault(
+        "getResultMetadata", grpc.StatusCode.INTERNAL, "Access denied: invalid or expired session"
+    )
     with pytest.raises(e6.QueryLostError):
         cur.execute("INSERT INTO counter VALUES (1)")
     cur.execute("SELECT count(*) FROM counter")

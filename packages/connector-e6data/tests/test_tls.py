@@ -12,25 +12,41 @@ from awsdb_e6data.engine import Engine, EngineCertificates
 
 
 @pytest.mark.parametrize("as_bytes", [False, True])
-def test_tls_custom_ca(tls_engine: Engine, certs: tuple[EngineCertificates, Path],
-                       as_bytes: bool) -> None:
+def test_tls_custom_ca(
+    tls_engine: Engine, certs: tuple[EngineCertificates, Path], as_bytes: bool
+) -> None:
     material, ca_path = certs
     assert tls_engine.tls_port
     ca: Any = material.ca_pem if as_bytes else str(ca_path)
-    with e6.connect("localhost", tls_engine.tls_port, "user", "secret", catalog="e6data",
-                    secure=True, ssl_cert=ca) as conn:
+    with e6.connect(
+        "localhost",
+        tls_engine.tls_port,
+        "user",
+        "secret",
+        catalog="e6data",
+        secure=True,
+        ssl_cert=ca,
+    ) as conn:
         cur = conn.cursor()
         cur.execute("SELECT count(*) FROM sample")
         assert cur.fetchall() == [(5,)]
-    with e6.connect("127.0.0.1", tls_engine.tls_port, "user", "secret", catalog="e6data",
-                    secure=True, ssl_cert=ca) as conn:  # SAN IP:127.0.0.1
+    with e6.connect(
+        "127.0.0.1",
+        tls_engine.tls_port,
+        "user",
+        "secret",
+        catalog="e6data",
+        secure=True,
+        ssl_cert=ca,
+    ) as conn:  # SAN IP:127.0.0.1
         assert conn.get_tables(database="main") == ["sample"]
 
 
 def test_tls_without_the_ca_fails_cleanly(tls_engine: Engine) -> None:
     assert tls_engine.tls_port
-    with e6.connect("localhost", tls_engine.tls_port, "user", "secret", secure=True,
-                    rpc_timeout=3) as conn:
+    with e6.connect(
+        "localhost", tls_engine.tls_port, "user", "secret", secure=True, rpc_timeout=3
+    ) as conn:
         with pytest.raises(e6.OperationalError) as err:
             conn.cursor().execute("SELECT 1")
         assert not isinstance(err.value, e6.ClusterSuspendedError)

@@ -86,7 +86,7 @@ def _skip(buf: bytes, pos: int, ftype: int, depth: int = 0) -> int:
         return pos + width
     if ftype == _T_STRING:
         _need(buf, pos, 4)
-        (n,) = _I32.unpack_from(buf, pos)
+        n: int = _I32.unpack_from(buf, pos)[0]
         _need(buf, pos + 4, n)
         return pos + 4 + n
     if ftype == _T_STRUCT:
@@ -147,7 +147,7 @@ def _read_bytes_list(buf: bytes, pos: int) -> tuple[Sequence[bytes], int]:
         fmt = _fixed16_formats(n)
         if fmt[0].unpack_from(buf, pos) == fmt[2]:
             return fmt[1].unpack_from(buf, pos), pos + n * 20
-    out = []
+    out: list[bytes] = []
     append = out.append
     unpack = _U32.unpack_from
     # Lengths are read unsigned and the list size is bounded above, so the loop always ends;
@@ -183,7 +183,7 @@ def _read_str_list(buf: bytes, pos: int) -> tuple[list[str], int]:
 
 
 def _read_scalar(buf: bytes, pos: int, ftype: int) -> tuple[Any, int]:
-    if ftype == _T_BOOL or ftype == _T_BYTE:
+    if ftype in (_T_BOOL, _T_BYTE):
         _need(buf, pos, 1)
         return buf[pos], pos + 1
     if ftype == _T_I32:

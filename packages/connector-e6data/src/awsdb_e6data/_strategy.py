@@ -72,7 +72,7 @@ class StrategyState:
         if colour not in COLOURS:
             return False
         with self.lock:
-            if colour == self.active or colour == self.pending:
+            if colour in (self.active, self.pending):
                 return False
             rejected = self.rejected_at.get(colour)
             if rejected is not None and time.monotonic() - rejected < self.distrust_seconds:

@@ -234,9 +234,7 @@ class Connection:
                 continue
             self._sessions[colour] = sid
             chosen = colour
-            announced = (
-                response.new_strategy.lower() if response.HasField("new_strategy") else None
-            )
+            announced = response.new_strategy.lower() if response.HasField("new_strategy") else None
             if announced in COLOURS and announced != colour and announced not in self._sessions:
                 try:
                     self._sessions[announced] = self._authenticate(announced)[0]
@@ -389,7 +387,9 @@ class Connection:
                     prep = self._call(
                         "prepareStatementV2",
                         pb.PrepareStatementV2Request(
-                            sessionId=session, schema=database or "", catalog=catalog,
+                            sessionId=session,
+                            schema=database or "",
+                            catalog=catalog,
                             queryString=sql,
                         ),
                         colour=colour,
@@ -415,16 +415,29 @@ class Connection:
                 self._release(handle)
                 raise QueryCancelledError("query cancelled before it ran")
             try:
-                ident = {"engineIP": handle.engine_ip, "sessionId": session,
-                         "queryId": handle.query_id}
+                ident: dict[str, Any] = {
+                    "engineIP": handle.engine_ip,
+                    "sessionId": session,
+                    "queryId": handle.query_id,
+                }
                 if catalog:
                     req: Any = pb.ExecuteStatementV2Request(**ident)
-                    self._call("executeStatementV2", req, colour=colour,
-                               engine_ip=handle.engine_ip, timeout=self.grpc_prepare_timeout)
+                    self._call(
+                        "executeStatementV2",
+                        req,
+                        colour=colour,
+                        engine_ip=handle.engine_ip,
+                        timeout=self.grpc_prepare_timeout,
+                    )
                 else:
                     req = pb.ExecuteStatementRequest(**ident)
-                    self._call("executeStatement", req, colour=colour,
-                               engine_ip=handle.engine_ip, timeout=self.grpc_prepare_timeout)
+                    self._call(
+                        "executeStatement",
+                        req,
+                        colour=colour,
+                        engine_ip=handle.engine_ip,
+                        timeout=self.grpc_prepare_timeout,
+                    )
             except (StrategyMismatchError, SessionExpiredError, ClusterSuspendedError) as exc:
                 self._release(handle)
                 last = exc
@@ -449,7 +462,9 @@ class Connection:
                     self._on_strategy_rejected(colour)
                 raise QueryLostError(
                     f"query {handle.query_id} was lost after it was admitted ({exc}); "
-                    "it is not replayed", grpc_code=exc.grpc_code, rpc=exc.rpc
+                    "it is not replayed",
+                    grpc_code=exc.grpc_code,
+                    rpc=exc.rpc,
                 ) from exc
             except Error:
                 self._release(handle)
@@ -465,14 +480,16 @@ class Connection:
         elif isinstance(exc, ClusterSuspendedError):
             self._resume(exc)
 
-    def _query_call(self, name: str, request_cls: Any, handle: QueryHandle,
-                    timeout: float | None = None) -> Any:
+    def _query_call(
+        self, name: str, request_cls: Any, handle: QueryHandle, timeout: float | None = None
+    ) -> Any:
         """A query-bound RPC with the query's own colour, session and planner."""
         try:
             return self._call(
                 name,
-                request_cls(engineIP=handle.engine_ip, sessionId=handle.session_id,
-                            queryId=handle.query_id),
+                request_cls(
+                    engineIP=handle.engine_ip, sessionId=handle.session_id, queryId=handle.query_id
+                ),
                 colour=handle.colour,
                 engine_ip=handle.engine_ip,
                 timeout=timeout,
@@ -489,7 +506,8 @@ class Connection:
             self._drop_session(handle.colour, handle.session_id)
         return QueryLostError(
             f"query {handle.query_id} was lost ({exc}); it is not replayed",
-            grpc_code=exc.grpc_code, rpc=name,
+            grpc_code=exc.grpc_code,
+            rpc=name,
         )
 
     def _next_batch(self, handle: QueryHandle) -> bytes:
@@ -500,8 +518,9 @@ class Connection:
         """Request the next batch now; the returned function waits for it."""
         pending = self._client().start(
             "getNextResultBatch",
-            pb.GetNextResultBatchRequest(engineIP=handle.engine_ip,
-                                         sessionId=handle.session_id, queryId=handle.query_id),
+            pb.GetNextResultBatchRequest(
+                engineIP=handle.engine_ip, sessionId=handle.session_id, queryId=handle.query_id
+            ),
             timeout=self.rpc_timeout,
             metadata=self._headers(handle.colour, handle.engine_ip),
         )
@@ -526,9 +545,9 @@ class Connection:
         try:
             self._call(
                 "clearOrCancelQuery",
-                pb.ClearOrCancelQueryRequest(engineIP=handle.engine_ip,
-                                             sessionId=handle.session_id,
-                                             queryId=handle.query_id),
+                pb.ClearOrCancelQueryRequest(
+                    engineIP=handle.engine_ip, sessionId=handle.session_id, queryId=handle.query_id
+                ),
                 colour=handle.colour,
                 engine_ip=handle.engine_ip,
                 timeout=min(self.rpc_timeout, 5.0),
@@ -539,8 +558,9 @@ class Connection:
     def _cancel_handle(self, handle: QueryHandle) -> None:
         self._call(
             "cancelQuery",
-            pb.CancelQueryRequest(engineIP=handle.engine_ip, sessionId=handle.session_id,
-                                  queryId=handle.query_id),
+            pb.CancelQueryRequest(
+                engineIP=handle.engine_ip, sessionId=handle.session_id, queryId=handle.query_id
+            ),
             colour=handle.colour,
             engine_ip=handle.engine_ip,
         )
@@ -589,9 +609,11 @@ class Connection:
             session = ""
             try:
                 session = self._session(colour)
-                self._call("clearOrCancelQuery",
-                           pb.ClearOrCancelQueryRequest(sessionId=session),
-                           colour=colour)
+                self._call(
+                    "clearOrCancelQuery",
+                    pb.ClearOrCancelQueryRequest(sessionId=session),
+                    colour=colour,
+                )
                 return
             except SessionExpiredError:
                 self._drop_session(colour, session)
@@ -601,6 +623,20 @@ class Connection:
                 self._on_strategy_rejected(colour)
                 if attempt:
                     raise
+
+    def cancel_all(self) -> None:
+        """Cancel every query in flight on this connection (callable from any thread).
+
+        The blocked calls of the owning threads then fail with
+        :class:`~awsdb_e6data.errors.QueryCancelledError`; the connection stays open.
+        """
+        with self._lock:
+            handles = list(self._inflight)
+        for handle in handles:
+            try:
+                self._cancel_handle(handle)
+            except Error as exc:
+                _log.debug("cancel of %s failed: %s", handle.query_id, exc)
 
     def get_re_authenticate_session_id(self) -> str:
         """Drop the session of the current colour and authenticate again."""
@@ -635,8 +671,10 @@ class Connection:
             self._release(handle)
             self._query_call("clear", pb.ClearRequest, handle)
             return
-        self._session_call("clear", lambda s: pb.ClearRequest(
-            engineIP=engine_ip or "", sessionId=s, queryId=query_id))
+        self._session_call(
+            "clear",
+            lambda s: pb.ClearRequest(engineIP=engine_ip or "", sessionId=s, queryId=query_id),
+        )
 
     def query_cancel(self, engine_ip: str, query_id: str) -> None:
         """Cancel a query by id, with its own colour when it is in flight here."""
@@ -644,38 +682,55 @@ class Connection:
         if handle is not None:
             self._cancel_handle(handle)
             return
-        self._session_call("cancelQuery", lambda s: pb.CancelQueryRequest(
-            engineIP=engine_ip or "", sessionId=s, queryId=query_id))
+        self._session_call(
+            "cancelQuery",
+            lambda s: pb.CancelQueryRequest(
+                engineIP=engine_ip or "", sessionId=s, queryId=query_id
+            ),
+        )
 
     def dry_run(self, query: str) -> str:
         """Validate ``query`` without running it; returns the engine's verdict string."""
         if self.catalog_name:
-            resp = self._session_call("dryRunV2", lambda s: pb.DryRunRequestV2(
-                sessionId=s, schema=self.database or "", queryString=query,
-                catalog=self.catalog_name or ""))
+            resp = self._session_call(
+                "dryRunV2",
+                lambda s: pb.DryRunRequestV2(
+                    sessionId=s,
+                    schema=self.database or "",
+                    queryString=query,
+                    catalog=self.catalog_name or "",
+                ),
+            )
         else:
-            resp = self._session_call("dryRun", lambda s: pb.DryRunRequest(
-                sessionId=s, schema=self.database or "", queryString=query))
+            resp = self._session_call(
+                "dryRun",
+                lambda s: pb.DryRunRequest(
+                    sessionId=s, schema=self.database or "", queryString=query
+                ),
+            )
         return str(resp.dryrunValue)
 
     def get_catalogs(self) -> list[dict[str, Any]]:
         """``[{'name', 'isDefault'}]`` of the engine's catalogs."""
-        resp = self._call("getCataloges", pb.GetCatalogesRequest(),
-                          colour=self._colour_for_new_work())
+        resp = self._call(
+            "getCataloges", pb.GetCatalogesRequest(), colour=self._colour_for_new_work()
+        )
         return [{"name": c.name, "isDefault": c.isDefault} for c in resp.catalogResponses]
 
     def get_schema_names(self, catalog: str | None = None) -> list[str]:
         """Schema names of ``catalog`` (default: the connection's catalog)."""
         cat = catalog or self.catalog_name or ""
-        resp = self._session_call("getSchemaNamesV2", lambda s: pb.GetSchemaNamesV2Request(
-            sessionId=s, catalog=cat))
+        resp = self._session_call(
+            "getSchemaNamesV2", lambda s: pb.GetSchemaNamesV2Request(sessionId=s, catalog=cat)
+        )
         return list(resp.schemas)
 
     def get_tables(self, catalog: str | None = None, database: str | None = None) -> list[str]:
         """Table names of ``catalog.database`` (defaults: the connection's)."""
         cat, db = catalog or self.catalog_name or "", database or self.database or ""
-        resp = self._session_call("getTablesV2", lambda s: pb.GetTablesV2Request(
-            sessionId=s, schema=db, catalog=cat))
+        resp = self._session_call(
+            "getTablesV2", lambda s: pb.GetTablesV2Request(sessionId=s, schema=db, catalog=cat)
+        )
         return list(resp.tables)
 
     def get_columns(
@@ -685,8 +740,10 @@ class Connection:
         if not table:
             raise InterfaceError("get_columns needs a table name")
         cat, db = catalog or self.catalog_name or "", database or self.database or ""
-        resp = self._session_call("getColumnsV2", lambda s: pb.GetColumnsV2Request(
-            sessionId=s, schema=db, table=table, catalog=cat))
+        resp = self._session_call(
+            "getColumnsV2",
+            lambda s: pb.GetColumnsV2Request(sessionId=s, schema=db, table=table, catalog=cat),
+        )
         return [{"fieldName": f.fieldName, "fieldType": f.fieldType} for f in resp.fieldInfo]
 
     def commit(self) -> None:

@@ -124,8 +124,9 @@ class Cursor:
         with self._lock:
             self._executing, self._cancel_pending = True, False
         try:
-            handle, meta = conn._start_query(sql, self.catalog_name, self.database,
-                                             self._on_prepared)
+            handle, meta = conn._start_query(
+                sql, self.catalog_name, self.database, self._on_prepared
+            )
         except BaseException:
             with self._lock:
                 self._holder[0] = None
@@ -304,8 +305,7 @@ class Cursor:
 
     def explain_analyse(self) -> dict[str, Any]:
         """``{'is_cached', 'parsing_time', 'queuing_time', 'planner'}`` plus parsed JSON."""
-        resp = self._conn()._query_call("explainAnalyze", pb.ExplainAnalyzeRequest,
-                                        self._current())
+        resp = self._conn()._query_call("explainAnalyze", pb.ExplainAnalyzeRequest, self._current())
         out: dict[str, Any] = {
             "is_cached": resp.isCached,
             "parsing_time": resp.parsingTime,

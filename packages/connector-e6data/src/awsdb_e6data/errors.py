@@ -34,7 +34,7 @@ __all__ = [
 ]
 
 
-class Warning(Exception):  # noqa: A001 - the PEP 249 name
+class Warning(Exception):
     """Important warnings such as data truncation (PEP 249)."""
 
 

@@ -152,9 +152,7 @@ class ConnectionPool:
                         break
                     remaining = deadline - time.monotonic()
                     if remaining <= 0:
-                        raise PoolTimeoutError(
-                            f"Failed to get connection within {wait} seconds"
-                        )
+                        raise PoolTimeoutError(f"Failed to get connection within {wait} seconds")
                     self._waiting += 1
                     try:
                         self._cond.wait(remaining)

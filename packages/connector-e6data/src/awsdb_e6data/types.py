@@ -50,7 +50,15 @@ class DBAPITypeObject:
 STRING = DBAPITypeObject("STRING", "STRING", "CHAR", "VARCHAR", "ARRAY", "MAP", "STRUCT")
 BINARY = DBAPITypeObject("BINARY", "BINARY")
 NUMBER = DBAPITypeObject(
-    "NUMBER", "LONG", "INTEGER", "INT", "SHORT", "BYTE", "DOUBLE", "FLOAT", "DECIMAL128",
+    "NUMBER",
+    "LONG",
+    "INTEGER",
+    "INT",
+    "SHORT",
+    "BYTE",
+    "DOUBLE",
+    "FLOAT",
+    "DECIMAL128",
     "BOOLEAN",
 )
 DATETIME = DBAPITypeObject(

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from ._server import Engine
     from ._tls import EngineCertificates, make_test_certificates
 
-__all__ = ["Engine", "EngineControl", "EngineCertificates", "make_test_certificates"]
+__all__ = ["Engine", "EngineCertificates", "EngineControl", "make_test_certificates"]
 
 
 def __getattr__(name: str) -> Any:

@@ -130,7 +130,12 @@ def encode_metadata(row_count: int, columns: Sequence[tuple[str, str, str, str]]
 
 
 def encode_vector_raw(
-    vtype: int, rows: int, nulls: bytes, member: int, etype: int, payload: bytes,
+    vtype: int,
+    rows: int,
+    nulls: bytes,
+    member: int,
+    etype: int,
+    payload: bytes,
     extra: bytes = b"",
 ) -> bytes:
     """Assemble a ``Vector`` from an already encoded list payload (fast paths).

@@ -67,8 +67,9 @@ class EngineControl:
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _resume_at: float | None = None
 
-    def set_phase(self, serving: set[str] | frozenset[str] | tuple[str, ...],
-                  announce: str | None = None) -> None:
+    def set_phase(
+        self, serving: set[str] | frozenset[str] | tuple[str, ...], announce: str | None = None
+    ) -> None:
         """Set the serving colours and the announced colour (``None``: no announcement)."""
         with self.lock:
             self.serving = frozenset(c.lower() for c in serving)
@@ -104,8 +105,11 @@ class EngineControl:
     def status(self) -> str:
         """Current cluster status (advances ``resuming`` after the delay)."""
         with self.lock:
-            if (self.cluster_status == "resuming" and self._resume_at is not None
-                    and time.monotonic() >= self._resume_at):
+            if (
+                self.cluster_status == "resuming"
+                and self._resume_at is not None
+                and time.monotonic() >= self._resume_at
+            ):
                 self.cluster_status = "active"
                 self._resume_at = None
             return self.cluster_status

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import decimal
 import json
@@ -63,12 +64,13 @@ def _interval_us(value: Any) -> Any:
     return None if value is None else value // _US
 
 
-def plan_column(index: int, name: str, duck_type: str, decimal_mode: str,
-                interval_mode: str) -> ColumnPlan:
+def plan_column(
+    index: int, name: str, duck_type: str, decimal_mode: str, interval_mode: str
+) -> ColumnPlan:
     """The projection and encoding of one DuckDB column (section 4.8 of the protocol)."""
     col = f"_q.c{index}"
     t = duck_type.upper()
-    if t == "BIGINT" or t == "UINTEGER":
+    if t in {"BIGINT", "UINTEGER"}:
         return ColumnPlan(name, t, 6, "LONG", col)
     if t in ("INTEGER", "SMALLINT", "TINYINT", "USMALLINT", "UTINYINT"):
         return ColumnPlan(name, t, 5, "INTEGER", col)
@@ -96,8 +98,9 @@ def plan_column(index: int, name: str, duck_type: str, decimal_mode: str,
     if m:
         scale = int(m.group(2))
         if decimal_mode == "text":
-            return ColumnPlan(name, t, 16, "DECIMAL128", f"CAST({col} AS VARCHAR)", _bytes_text,
-                              scale)
+            return ColumnPlan(
+                name, t, 16, "DECIMAL128", f"CAST({col} AS VARCHAR)", _bytes_text, scale
+            )
         expr = f"CAST(replace(CAST({col} AS VARCHAR), '.', '') AS HUGEINT)"
         return ColumnPlan(name, t, 16, "DECIMAL128", expr, _unscaled_bytes, scale)
     if t == "INTERVAL":
@@ -110,7 +113,7 @@ def plan_column(index: int, name: str, duck_type: str, decimal_mode: str,
         return ColumnPlan(name, t, 11, "STRUCT", f"CAST(to_json({col}) AS VARCHAR)")
     if t.startswith("MAP"):
         return ColumnPlan(name, t, 12, "MAP", f"CAST(to_json({col}) AS VARCHAR)")
-    if t == '"NULL"' or t == "NULL":
+    if t in {'"NULL"', "NULL"}:
         return ColumnPlan(name, t, 14, "NULL", col)
     return ColumnPlan(name, t, 7, "STRING", f"CAST({col} AS VARCHAR)")
 
@@ -145,18 +148,29 @@ def _python_column(values: list[Any]) -> tuple[int, str, list[Any], int]:
     if isinstance(sample, dt.datetime) and sample.tzinfo is None:
         return 9, "DATETIME", [None if v is None else (v - _EPOCH) // _US for v in values], 0
     if isinstance(sample, dt.date) and not isinstance(sample, dt.datetime):
-        return 8, "DATE", [
-            None if v is None else (v - _EPOCH_DATE).days * 86_400_000_000 for v in values
-        ], 0
+        return (
+            8,
+            "DATE",
+            [None if v is None else (v - _EPOCH_DATE).days * 86_400_000_000 for v in values],
+            0,
+        )
     if isinstance(sample, decimal.Decimal):
         scale = max(-int(sample.as_tuple().exponent), 0)
-        return 16, "DECIMAL128", [
-            None if v is None else _unscaled_bytes(v.scaleb(scale)) for v in values
-        ], scale
-    return 7, "STRING", [
-        None if v is None else (v if isinstance(v, str) else json.dumps(v, default=str))
-        for v in values
-    ], 0
+        return (
+            16,
+            "DECIMAL128",
+            [None if v is None else _unscaled_bytes(v.scaleb(scale)) for v in values],
+            scale,
+        )
+    return (
+        7,
+        "STRING",
+        [
+            None if v is None else (v if isinstance(v, str) else json.dumps(v, default=str))
+            for v in values
+        ],
+        0,
+    )
 
 
 @dataclass
@@ -214,16 +228,16 @@ class RunningQuery:
         self.finished = True
         cur, self.cursor = self.cursor, None
         if cur is not None:
-            try:
+            with contextlib.suppress(duckdb.Error):
                 cur.close()
-            except duckdb.Error:
-                pass
 
 
 class Database:
     """An in-memory DuckDB with one attached database per catalog."""
 
-    def __init__(self, catalogs: tuple[str, ...] = ("e6data",), schemas: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, catalogs: tuple[str, ...] = ("e6data",), schemas: tuple[str, ...] = ()
+    ) -> None:
         self.catalogs = catalogs
         self.default_catalog = catalogs[0]
         self._db = duckdb.connect(":memory:")
@@ -303,10 +317,19 @@ class Database:
         q.batches = iter(())
         q.executed = True
 
-    def _run_select(self, q: RunningQuery, cur: Any, described: list[tuple[Any, ...]],
-                    batch_size: int, decimal_mode: str, interval_mode: str) -> None:
-        plans = [_mark_fast(plan_column(i, str(d[0]), str(d[1]), decimal_mode, interval_mode))
-                 for i, d in enumerate(described)]
+    def _run_select(
+        self,
+        q: RunningQuery,
+        cur: Any,
+        described: list[tuple[Any, ...]],
+        batch_size: int,
+        decimal_mode: str,
+        interval_mode: str,
+    ) -> None:
+        plans = [
+            _mark_fast(plan_column(i, str(d[0]), str(d[1]), decimal_mode, interval_mode))
+            for i, d in enumerate(described)
+        ]
         aliases = ", ".join(f"c{i}" for i in range(len(plans)))
         exprs = ", ".join(f"{p.expr} AS c{i}" for i, p in enumerate(plans)) or "1"
         cur.execute(f"CREATE TEMP TABLE _result AS SELECT {exprs} FROM ({q.sql}) AS _q({aliases})")
@@ -314,27 +337,34 @@ class Database:
             raise duckdb.InvalidInputException("a query result needs at least one column")
         (count,) = cur.execute("SELECT count(*) FROM _result").fetchone()
         q.row_count = int(count)
-        q.metadata = encode_metadata(q.row_count, [(p.name, p.meta_type, p.zone or "", "")
-                                                   for p in plans])
+        q.metadata = encode_metadata(
+            q.row_count, [(p.name, p.meta_type, p.zone or "", "") for p in plans]
+        )
         cols = []
         for i, p in enumerate(plans):
             if p.fast == "dec":
-                cols.append(f"(c{i} >> 64)::BIGINT AS c{i}_hi, "
-                            f"(c{i} & 18446744073709551615::HUGEINT)::UBIGINT AS c{i}_lo")
+                cols.append(
+                    f"(c{i} >> 64)::BIGINT AS c{i}_hi, "
+                    f"(c{i} & 18446744073709551615::HUGEINT)::UBIGINT AS c{i}_lo"
+                )
             else:
                 cols.append(f"c{i}")
-        select = (f"SELECT {', '.join(cols) or '1'} FROM _result "
-                  "WHERE rowid >= {lo} AND rowid < {hi} ORDER BY rowid")
+        select = (
+            f"SELECT {', '.join(cols) or '1'} FROM _result "
+            "WHERE rowid >= {lo} AND rowid < {hi} ORDER BY rowid"
+        )
         q.batches = numpy_batches(cur, plans, select, q.row_count, batch_size)
         q.executed = True
 
-    def _python_result(self, q: RunningQuery, names: list[str], rows: list[tuple[Any, ...]],
-                       batch_size: int) -> None:
+    def _python_result(
+        self, q: RunningQuery, names: list[str], rows: list[tuple[Any, ...]], batch_size: int
+    ) -> None:
         columns = [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in names]
         encoded = [_python_column(c) for c in columns]
         q.row_count = len(rows)
-        q.metadata = encode_metadata(len(rows), [(n, e[1], "", "") for n, e in
-                                                 zip(names, encoded, strict=True)])
+        q.metadata = encode_metadata(
+            len(rows), [(n, e[1], "", "") for n, e in zip(names, encoded, strict=True)]
+        )
 
         def batches() -> Iterator[bytes]:
             for start in range(0, len(rows), batch_size):
@@ -349,24 +379,30 @@ class Database:
 
     def schemas(self, catalog: str) -> list[str]:
         """Schema names of a catalog."""
-        rows = self.sql("SELECT schema_name FROM information_schema.schemata "
-                        f"WHERE catalog_name = '{_lit(catalog or self.default_catalog)}' "
-                        "ORDER BY 1")
+        rows = self.sql(
+            "SELECT schema_name FROM information_schema.schemata "
+            f"WHERE catalog_name = '{_lit(catalog or self.default_catalog)}' "
+            "ORDER BY 1"
+        )
         return [str(r[0]) for r in rows]
 
     def tables(self, catalog: str, schema: str) -> list[str]:
         """Table names of a schema."""
-        rows = self.sql("SELECT table_name FROM information_schema.tables "
-                        f"WHERE table_catalog = '{_lit(catalog or self.default_catalog)}' "
-                        f"AND table_schema = '{_lit(schema or 'main')}' ORDER BY 1")
+        rows = self.sql(
+            "SELECT table_name FROM information_schema.tables "
+            f"WHERE table_catalog = '{_lit(catalog or self.default_catalog)}' "
+            f"AND table_schema = '{_lit(schema or 'main')}' ORDER BY 1"
+        )
         return [str(r[0]) for r in rows]
 
     def columns(self, catalog: str, schema: str, table: str) -> list[tuple[str, str]]:
         """(name, short lower-case type) of a table's columns."""
-        rows = self.sql("SELECT column_name, data_type FROM information_schema.columns "
-                        f"WHERE table_catalog = '{_lit(catalog or self.default_catalog)}' "
-                        f"AND table_schema = '{_lit(schema or 'main')}' "
-                        f"AND table_name = '{_lit(table)}' ORDER BY ordinal_position")
+        rows = self.sql(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            f"WHERE table_catalog = '{_lit(catalog or self.default_catalog)}' "
+            f"AND table_schema = '{_lit(schema or 'main')}' "
+            f"AND table_name = '{_lit(table)}' ORDER BY ordinal_position"
+        )
         return [(str(r[0]), short_type_name(str(r[1]))) for r in rows]
 
 
@@ -375,10 +411,21 @@ def _lit(text: str) -> str:
 
 
 _SHORT = {
-    "BIGINT": "long", "INTEGER": "int", "SMALLINT": "short", "TINYINT": "byte",
-    "BOOLEAN": "bool", "DOUBLE": "double", "FLOAT": "float", "REAL": "float",
-    "VARCHAR": "string", "DATE": "date", "TIMESTAMP": "timestamp", "BLOB": "binary",
-    "TIMESTAMP WITH TIME ZONE": "timestamp_tz", "INTERVAL": "interval", "HUGEINT": "decimal(38,0)",
+    "BIGINT": "long",
+    "INTEGER": "int",
+    "SMALLINT": "short",
+    "TINYINT": "byte",
+    "BOOLEAN": "bool",
+    "DOUBLE": "double",
+    "FLOAT": "float",
+    "REAL": "float",
+    "VARCHAR": "string",
+    "DATE": "date",
+    "TIMESTAMP": "timestamp",
+    "BLOB": "binary",
+    "TIMESTAMP WITH TIME ZONE": "timestamp_tz",
+    "INTERVAL": "interval",
+    "HUGEINT": "decimal(38,0)",
 }
 
 

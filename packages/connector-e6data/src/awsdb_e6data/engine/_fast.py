@@ -39,8 +39,9 @@ def _zone_field(zone: str, rows: int) -> bytes:
     return struct.pack(">bh", 15, 2) + struct.pack(">bi", 11, rows) + one * rows
 
 
-def numpy_batches(cur: Any, plans: Sequence[Any], select: str, total: int,
-                  batch_size: int) -> Iterator[bytes]:
+def numpy_batches(
+    cur: Any, plans: Sequence[Any], select: str, total: int, batch_size: int
+) -> Iterator[bytes]:
     """Yield encoded chunks of ``total`` rows, reading ``batch_size`` rows per DuckDB query.
 
     ``select`` is a statement with ``{lo}``/``{hi}`` rowid bounds; decimal columns come as
@@ -69,16 +70,19 @@ def numpy_batches(cur: Any, plans: Sequence[Any], select: str, total: int,
                 data, nulls = _split(arr)
                 member, etype, dtype = fixed
                 extra = _zone_field(plan.zone, rows) if plan.zone else b""
-                vectors.append(encode_vector_raw(plan.vtype, rows, nulls, member, etype,
-                                                 data.astype(dtype).tobytes(), extra))
+                vectors.append(
+                    encode_vector_raw(
+                        plan.vtype, rows, nulls, member, etype, data.astype(dtype).tobytes(), extra
+                    )
+                )
             elif plan.fast == "bool":
                 data, nulls = _split(arr)
-                vectors.append(encode_vector_raw(1, rows, nulls, 1, 2,
-                                                 data.astype(np.uint8).tobytes()))
+                vectors.append(
+                    encode_vector_raw(1, rows, nulls, 1, 2, data.astype(np.uint8).tobytes())
+                )
             else:
                 values = arr.tolist()
                 if plan.convert is not None:
                     values = [plan.convert(v) for v in values]
-                vectors.append(encode_vector(plan.vtype, values, scale=plan.scale,
-                                             zone=plan.zone))
+                vectors.append(encode_vector(plan.vtype, values, scale=plan.scale, zone=plan.zone))
         yield encode_chunk(rows, vectors)

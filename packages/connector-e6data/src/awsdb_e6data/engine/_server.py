@@ -11,7 +11,7 @@ from ._control import EngineControl
 from ._duck import Database
 from ._service import EngineService
 
-__all__ = ["Engine", "SERVER_OPTIONS"]
+__all__ = ["SERVER_OPTIONS", "Engine"]
 
 # Tolerate the published client's keepalive pings (every 30 s, also when idle).
 SERVER_OPTIONS = [
@@ -63,8 +63,9 @@ class Engine:
     def start(self) -> Engine:
         """Bind the listeners and start serving."""
         server = grpc.server(
-            futures.ThreadPoolExecutor(max_workers=self._max_workers,
-                                       thread_name_prefix="e6data-engine"),
+            futures.ThreadPoolExecutor(
+                max_workers=self._max_workers, thread_name_prefix="e6data-engine"
+            ),
             handlers=self.service.handlers(),
             options=SERVER_OPTIONS,
         )

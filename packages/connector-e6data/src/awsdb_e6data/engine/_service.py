@@ -22,8 +22,14 @@ __all__ = ["EngineService"]
 
 _ENGINE_IP = "127.0.0.1"
 _QUERY_RPCS = {
-    "executeStatement", "executeStatementV2", "getResultMetadata", "getNextResultBatch",
-    "getNextResultBatchV2", "status", "explainAnalyze", "explain",
+    "executeStatement",
+    "executeStatementV2",
+    "getResultMetadata",
+    "getNextResultBatch",
+    "getNextResultBatchV2",
+    "status",
+    "explainAnalyze",
+    "explain",
 }
 
 
@@ -52,8 +58,9 @@ class EngineService:
         for service in (ENGINE_SERVICE, CLUSTER_SERVICE):
             methods = {}
             for name, spec in rpc_table(service).items():
-                impl = getattr(self, f"_{'cluster' if service == CLUSTER_SERVICE else 'rpc'}_{name}",
-                               None)
+                impl = getattr(
+                    self, f"_{'cluster' if service == CLUSTER_SERVICE else 'rpc'}_{name}", None
+                )
                 if impl is None:
                     continue  # unused RPCs: grpc answers UNIMPLEMENTED
                 methods[name] = grpc.unary_unary_rpc_method_handler(
@@ -64,14 +71,23 @@ class EngineService:
             out.append(grpc.method_handlers_generic_handler(service, methods))
         return out
 
-    def _wrap(self, service: str, name: str, impl: Callable[[Any, dict[str, str]], Any]
-              ) -> Callable[[Any, grpc.ServicerContext], Any]:
+    def _wrap(
+        self, service: str, name: str, impl: Callable[[Any, dict[str, str]], Any]
+    ) -> Callable[[Any, grpc.ServicerContext], Any]:
         def handler(request: Any, context: grpc.ServicerContext) -> Any:
             headers = {k: str(v) for k, v in context.invocation_metadata()}
             headers.pop("authorization", None)
             ctl = self.control
-            ctl.record(CallRecord(service, name, headers, getattr(request, "sessionId", ""),
-                                  getattr(request, "queryId", ""), time.time()))
+            ctl.record(
+                CallRecord(
+                    service,
+                    name,
+                    headers,
+                    getattr(request, "sessionId", ""),
+                    getattr(request, "queryId", ""),
+                    time.time(),
+                )
+            )
             try:
                 fault = ctl.take_fault(name)
                 if fault is not None:
@@ -152,8 +168,9 @@ class EngineService:
     def _executed(self, request: Any, headers: dict[str, str]) -> RunningQuery:
         q = self._query(request, headers)
         if not q.executed:
-            raise _Abort(grpc.StatusCode.FAILED_PRECONDITION,
-                         f"query {q.query_id} has not been executed")
+            raise _Abort(
+                grpc.StatusCode.FAILED_PRECONDITION, f"query {q.query_id} has not been executed"
+            )
         return q
 
     def _drop(self, query_id: str) -> None:
@@ -191,8 +208,9 @@ class EngineService:
         q = RunningQuery(qid, sql, catalog, req.schema, req.sessionId, headers.get("strategy"))
         with self._lock:
             self._queries[qid] = q
-        return pb.PrepareStatementResponse(engineIP=_ENGINE_IP, queryId=qid,
-                                           sessionId=req.sessionId)
+        return pb.PrepareStatementResponse(
+            engineIP=_ENGINE_IP, queryId=qid, sessionId=req.sessionId
+        )
 
     def _rpc_prepareStatement(self, req: Any, headers: dict[str, str]) -> Any:  # noqa: N802
         return self._prepare(req, headers, "")
@@ -248,7 +266,7 @@ class EngineService:
         if not self.control.batch_v2:
             raise _Abort(grpc.StatusCode.UNIMPLEMENTED, "getNextResultBatchV2 is disabled")
         q = self._executed(req, headers)
-        batches = []
+        batches: list[bytes] = []
         for _ in range(4):
             b = self._next(q)
             if not b:
@@ -263,16 +281,27 @@ class EngineService:
     def _rpc_explain(self, req: Any, headers: dict[str, str]) -> Any:
         q = self._query(req, headers)
         rows = self.db.sql(f"EXPLAIN {q.sql}", q.catalog, q.schema)
-        return pb.ExplainResponse(explain="\n".join(str(r[-1]) for r in rows),
-                                  sessionId=req.sessionId)
+        return pb.ExplainResponse(
+            explain="\n".join(str(r[-1]) for r in rows), sessionId=req.sessionId
+        )
 
     def _rpc_explainAnalyze(self, req: Any, headers: dict[str, str]) -> Any:  # noqa: N802
         q = self._executed(req, headers)
-        planner = json.dumps({"total_query_time": q.exec_ms, "executionQueueingTime": 0,
-                              "parsingTime": q.parse_ms, "row_count": q.row_count})
-        return pb.ExplainAnalyzeResponse(explainAnalyze=planner, isCached=False,
-                                         parsingTime=q.parse_ms, queueingTime=0,
-                                         sessionId=req.sessionId)
+        planner = json.dumps(
+            {
+                "total_query_time": q.exec_ms,
+                "executionQueueingTime": 0,
+                "parsingTime": q.parse_ms,
+                "row_count": q.row_count,
+            }
+        )
+        return pb.ExplainAnalyzeResponse(
+            explainAnalyze=planner,
+            isCached=False,
+            parsingTime=q.parse_ms,
+            queueingTime=0,
+            sessionId=req.sessionId,
+        )
 
     def _release(self, req: Any, headers: dict[str, str]) -> None:
         self._check_session(req.sessionId, headers)
@@ -299,7 +328,7 @@ class EngineService:
         self._check_session(req.sessionId, headers)
         try:
             self.db.sql(f"EXPLAIN {req.queryString.strip().rstrip(';')}", catalog, req.schema)
-            verdict = {"valid": True}
+            verdict: dict[str, Any] = {"valid": True}
         except duckdb.Error as exc:
             verdict = {"valid": False, "error": str(exc)}
         return pb.DryRunResponse(dryrunValue=json.dumps(verdict))
@@ -311,20 +340,24 @@ class EngineService:
         return self._dry_run(req, headers, req.catalog)
 
     def _rpc_getCataloges(self, req: Any, headers: dict[str, str]) -> Any:  # noqa: N802
-        return pb.GetCatalogesResponse(catalogResponses=[
-            pb.CatalogResponse(name=c, isDefault=c == self.db.default_catalog)
-            for c in self.db.catalogs
-        ])
+        return pb.GetCatalogesResponse(
+            catalogResponses=[
+                pb.CatalogResponse(name=c, isDefault=c == self.db.default_catalog)
+                for c in self.db.catalogs
+            ]
+        )
 
     def _rpc_getSchemaNamesV2(self, req: Any, headers: dict[str, str]) -> Any:  # noqa: N802
         self._check_session(req.sessionId, headers)
-        return pb.GetSchemaNamesResponse(schemas=self.db.schemas(req.catalog),
-                                         sessionId=req.sessionId)
+        return pb.GetSchemaNamesResponse(
+            schemas=self.db.schemas(req.catalog), sessionId=req.sessionId
+        )
 
     def _rpc_getTablesV2(self, req: Any, headers: dict[str, str]) -> Any:  # noqa: N802
         self._check_session(req.sessionId, headers)
-        return pb.GetTablesResponse(tables=self.db.tables(req.catalog, req.schema),
-                                    sessionId=req.sessionId)
+        return pb.GetTablesResponse(
+            tables=self.db.tables(req.catalog, req.schema), sessionId=req.sessionId
+        )
 
     def _rpc_getColumnsV2(self, req: Any, headers: dict[str, str]) -> Any:  # noqa: N802
         self._check_session(req.sessionId, headers)

@@ -486,7 +486,10 @@ class PluginConformance:
         awsdb.release_resources()
 
     def _harness(self) -> _Harness:
-        return _Harness(self, self.plugin_spec())
+        spec = self.__dict__.get("_awsdb_spec")
+        if spec is None:
+            spec = self.__dict__["_awsdb_spec"] = self.plugin_spec()
+        return _Harness(self, spec)
 
     def _session(self, wrapped: bool) -> tuple[_Harness, _Session, list[_Outcome]]:
         h = self._harness()
@@ -502,7 +505,8 @@ class PluginConformance:
 
     def test_subscriptions_are_valid(self) -> None:
         """``subscriptions()`` validates; spec and class agree; hooks match them."""
-        spec = self.plugin_spec()
+        h = self._harness()
+        spec = h.spec
         problems: list[str] = []
         methods = spec.methods()
         if not isinstance(methods, frozenset):
@@ -510,7 +514,6 @@ class PluginConformance:
         unknown = set(methods) - ALL_METHODS - _LIFECYCLE
         if unknown:
             problems.append(f"unknown subscribed methods {sorted(unknown)}")
-        h = self._harness()
         conn = h.connect(wrapped=False)
         try:
             plugin = h.instances[0].plugin
@@ -652,17 +655,17 @@ class PluginConformance:
 
     def test_driver_errors_pass_through(self) -> None:
         """A non-network driver error of any DB-API method reaches the caller as is."""
-        spec = self.plugin_spec()
+        h = self._harness()
         problems: list[str] = []
         for target in _STEPS:
             if target.method in ("Connection.__enter__", "connect", "force_connect"):
                 continue  # connect errors: see test_connect_errors_pass_through
-            problems += self._error_run(target)
-        _fail(problems, f"{spec.code}: driver errors")
+            problems += self._error_run(h, target)
+        _fail(problems, f"{h.spec.code}: driver errors")
 
-    def _error_run(self, target: _Step) -> list[str]:
-        awsdb.release_resources()
-        h = self._harness()
+    @staticmethod
+    def _error_run(h: _Harness, target: _Step) -> list[str]:
+        h.driver = FakeDriver(_script())  # no armed failure left from an earlier run
         session = _Session(h, True)
         exc = IntegrityError(
             f"conformance: scripted error on {target.method}", sqlstate="23505", errno=1062

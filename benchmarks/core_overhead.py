@@ -58,11 +58,17 @@ def _register() -> None:
         )
 
 
+_CPU: dict[int, list[float]] = {}
+
+
 def _time(fn: Callable[[], None], n: int) -> float:
+    cpu = time.thread_time_ns()
     start = time.perf_counter_ns()
     for _ in range(n):
         fn()
-    return (time.perf_counter_ns() - start) / n / 1000.0  # µs per op
+    wall = (time.perf_counter_ns() - start) / n / 1000.0  # µs per op
+    _CPU.setdefault(id(fn), []).append((time.thread_time_ns() - cpu) / n / 1000.0)
+    return wall
 
 
 def _interleave(variants: dict[str, Callable[[], float]], rounds: int) -> dict[str, float]:
@@ -121,9 +127,9 @@ def bench_driver(
     for cur in cursors.values():  # warm up
         for _ in range(200):
             _select_one(cur)()
-    select = _interleave(
-        {k: (lambda c=c: _time(_select_one(c), n)) for k, c in cursors.items()}, rounds
-    )
+    ops = {k: _select_one(c) for k, c in cursors.items()}
+    select = _interleave({k: (lambda op=op: _time(op, n)) for k, op in ops.items()}, rounds)
+    cpu = {k: statistics.median(_CPU[id(op)]) for k, op in ops.items()}
     fetch = _interleave(
         {
             "raw": _fetchone_loop(cursors["raw"], fetch_sql, 10_000),
@@ -137,6 +143,8 @@ def bench_driver(
     return {
         "select1_fetchall_us": select,
         "select1_ratio": {k: v / select["raw"] for k, v in select.items()},
+        "select1_client_cpu_us": cpu,
+        "select1_client_cpu_delta_us": {k: v - cpu["raw"] for k, v in cpu.items()},
         "fetchone_10k_us_per_row": fetch,
         "fetchone_ratio": {k: v / fetch["raw"] for k, v in fetch.items()},
     }
@@ -252,6 +260,16 @@ def _table(r: dict[str, Any]) -> Iterator[str]:
         yield (
             f"| {label} | SELECT 1 + fetchall | {s['raw']:.1f} | {sr['awsdb_no_plugins']:.3f}× "
             f"| {sr['awsdb_3_passthrough']:.3f}× | {peer} |"
+        )
+        delta = d["select1_client_cpu_delta_us"]
+        yield (
+            f"| {label} | client CPU µs added per SELECT 1 | {d['select1_client_cpu_us']['raw']:.1f} "
+            f"| +{delta['awsdb_no_plugins']:.2f} µs | +{delta['awsdb_3_passthrough']:.2f} µs | "
+            + (
+                f"+{delta['aws_wrapper_no_plugins']:.2f} µs |"
+                if "aws_wrapper_no_plugins" in delta
+                else "not installed |"
+            )
         )
         f, fr = d["fetchone_10k_us_per_row"], d["fetchone_ratio"]
         yield (

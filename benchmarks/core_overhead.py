@@ -207,7 +207,7 @@ def main() -> None:
 
         results["psycopg"] = bench_driver(
             "pg",
-            lambda: psycopg.connect(pg.dsn),
+            lambda: psycopg.Connection.connect(**pg.kwargs()),
             psycopg.Connection.connect,
             pg.dsn,
             {},
@@ -263,7 +263,8 @@ def _table(r: dict[str, Any]) -> Iterator[str]:
         )
         delta = d["select1_client_cpu_delta_us"]
         yield (
-            f"| {label} | client CPU µs added per SELECT 1 | {d['select1_client_cpu_us']['raw']:.1f} "
+            f"| {label} | client CPU µs added per SELECT 1 "
+            f"| {d['select1_client_cpu_us']['raw']:.1f} "
             f"| +{delta['awsdb_no_plugins']:.2f} µs | +{delta['awsdb_3_passthrough']:.2f} µs | "
             + (
                 f"+{delta['aws_wrapper_no_plugins']:.2f} µs |"

@@ -480,3 +480,18 @@ def test_register_without_entry_point_autoload(monkeypatch: pytest.MonkeyPatch) 
     conn = awsdb.connect(driver.connect, "host=db1", plugins="")
     assert conn.plugin_service.driver.code == "fake"
     conn.close()
+
+
+@pytest.fixture
+def no_autoload(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWSDB_DISABLE_PLUGIN_AUTOLOAD", "1")
+    awsdb.release_resources()
+
+
+def test_fake_driver_fixture_works_with_autoload_off(
+    no_autoload: None, fake_driver: FakeDriver
+) -> None:
+    # requested after no_autoload: the fixture registered the dialect in-process
+    with awsdb.connect(fake_driver.connect, "host=db1", plugins="") as conn:
+        assert conn.plugin_service.driver.code == "fake"
+    assert fake_driver.calls.methods() == ["connect", "Connection.__exit__"]

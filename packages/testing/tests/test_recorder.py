@@ -217,3 +217,10 @@ def test_recording_from_many_threads(driver: FakeDriver) -> None:
     assert len(set(seqs)) == len(seqs)  # one shared, gap-free numbering
     assert sorted(seqs) == list(range(1, len(seqs) + 1))
     assert {c.thread for c in log.calls("Cursor.execute")} == {f"rec-{i}" for i in range(4)}
+
+
+def test_hook_log_fixture(hook_log: HookLog, driver: FakeDriver) -> None:
+    with awsdb.connect(driver.connect, DSN, plugins="execute_time,recorder") as conn:
+        conn.execute("SELECT 1")
+    hook_log.assert_sequence(["connect", "Connection.execute", "Connection.__exit__"])
+    assert hook_log.recorders() == ["recorder"]

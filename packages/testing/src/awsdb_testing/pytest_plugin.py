@@ -222,3 +222,35 @@ def netns_network() -> Iterator[NetnsNetwork]:
         pytest.skip(reason)
     with fixtures.netns_network() as net:
         yield net
+
+
+# --- plugin test kit ---
+# Fixtures of the fake driver and the hook recorder. Nothing else is registered: the
+# conformance suite is opt-in (subclass awsdb_testing.conformance.PluginConformance).
+
+if TYPE_CHECKING:
+    from awsdb_testing.fake_driver import FakeDriver
+    from awsdb_testing.recorder import HookLog
+
+
+@pytest.fixture
+def fake_driver() -> FakeDriver:
+    """A fresh :class:`~awsdb_testing.fake_driver.FakeDriver` (empty script); its dialect is
+    registered with awsdb's current services, so it works with plugin autoload off too."""
+    from awsdb_testing import fake_dialect
+    from awsdb_testing.fake_driver import FakeDriver
+
+    fake_dialect.register()
+    return FakeDriver()
+
+
+@pytest.fixture
+def hook_log() -> HookLog:
+    """A :class:`~awsdb_testing.recorder.HookLog` fed by a ``HookRecorder`` registered under
+    the plugin code ``recorder`` (weight 1, outermost): add ``recorder`` to ``plugins=``."""
+    import awsdb
+    from awsdb_testing.recorder import HookLog, HookRecorder
+
+    log = HookLog()
+    awsdb.register_plugin(HookRecorder.spec(log, code="recorder", weight=1))
+    return log

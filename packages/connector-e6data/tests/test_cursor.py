@@ -258,6 +258,29 @@ def test_constructor_validation() -> None:
         e6.connect(
             "h", 1, "u", "p", grpc_options={"grpc.keepalive_time_ms": 1, "keepalive_time_ms": 2}
         )
-    conn = e6.connect("h", 1, "u", "p", grpc_options={"grpc_prepare_timeout": 7})
+    conn = e6.connect("h", 1, "u", "hunter2", grpc_options={"grpc_prepare_timeout": 7})
     assert conn.grpc_prepare_timeout == 7.0
-    assert "p" not in repr(conn).replace("port", "")  # the password never shows
+    assert "hunter2" not in repr(conn)  # the password never shows
+    assert all("prepare" not in key for key, _ in conn._channel_args)  # no leak into channel
+
+
+def test_engine_text_modes_decode_the_same(engine: Engine, connect: Any) -> None:
+    engine.control.set(decimal_mode="text", interval_mode="string")
+    cur = connect(engine).cursor()
+    cur.execute("SELECT amount, INTERVAL 2 DAY AS iv FROM sample WHERE id = 1")
+    assert cur.fetchall() == [(Decimal("1.50"), "2 days")]
+
+
+def test_abandoned_cursor_is_released_without_network(engine: Engine, connect: Any) -> None:
+    import gc
+
+    conn = connect(engine)
+    cur = conn.cursor()
+    cur.execute("SELECT * FROM range(10)")
+    cur.fetchone()
+    assert conn._inflight
+    engine.control.clear_calls()
+    del cur
+    gc.collect()
+    assert not conn._inflight  # the connection is idle again (it may adopt a new colour)
+    assert engine.control.calls_of() == []  # no RPC during garbage collection

@@ -13,6 +13,7 @@ import struct
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from decimal import MAX_EMAX, MIN_EMIN, Context, Decimal, InvalidOperation
+from itertools import repeat
 from typing import Any
 
 from .errors import DataError
@@ -133,7 +134,7 @@ def _read_fixed_list(buf: bytes, pos: int, etype: int) -> tuple[Sequence[Any], i
     width = _FIXED[etype]
     _need(buf, pos, n * width)
     if etype == _T_BOOL:
-        return [b != 0 for b in buf[pos : pos + n]], pos + n
+        return buf[pos : pos + n], pos + n  # raw bytes: one 0/1 byte per element
     return struct.unpack_from(f">{n}{_LIST_FMT[etype]}", buf, pos), pos + n * width
 
 
@@ -334,8 +335,8 @@ def _dates(values: Sequence[int]) -> list[date]:
 
 
 def _datetimes(values: Sequence[int]) -> list[datetime]:
-    epoch = _EPOCH
-    return [epoch + timedelta(microseconds=v) for v in values]
+    # map() keeps the per-value work in C: timedelta(0, 0, µs), then epoch + delta.
+    return list(map(_EPOCH.__add__, map(timedelta, repeat(0), repeat(0), values)))
 
 
 def _zone(name: str, cache: dict[str, tzinfo]) -> tzinfo:
@@ -364,8 +365,7 @@ def _zone(name: str, cache: dict[str, tzinfo]) -> tzinfo:
 
 
 def _aware(values: Sequence[int], zones: Sequence[Any] | None) -> list[datetime]:
-    epoch = _EPOCH_UTC
-    out = [epoch + timedelta(microseconds=v) for v in values]
+    out = list(map(_EPOCH_UTC.__add__, map(timedelta, repeat(0), repeat(0), values)))
     if not zones:
         return out
     cache: dict[str, tzinfo] = {}
@@ -430,7 +430,7 @@ def _convert(vec: _Vector, rows: int) -> list[Any] | Sequence[Any]:
     if nulls:
         if len(nulls) != rows:
             raise DataError("result batch null set does not match the row count")
-        if True in nulls:
+        if any(nulls):
             return [None if n else v for v, n in zip(col, nulls, strict=True)]
     return col
 
@@ -451,11 +451,11 @@ def _convert_values(vtype: int, data: _Data, values: Sequence[Any]) -> Sequence[
         if vtype == VectorType.BOOLEAN:
             if member not in (1, 8):
                 raise DataError(f"boolean vector carries union member {member}")
-            return [bool(v) for v in values] if member == 8 else values
+            return list(map(bool, values))
         if vtype in (VectorType.STRING, VectorType.ARRAY, VectorType.MAP, VectorType.STRUCT):
             if member not in (7, 15):
                 raise DataError(f"text vector carries union member {member}")
-            return [b.decode("utf-8") for b in values]
+            return list(map(bytes.decode, values))
         if vtype == VectorType.BINARY:
             if member not in (7, 15):
                 raise DataError(f"binary vector carries union member {member}")
@@ -536,4 +536,4 @@ def _decode(buf: bytes, ncols: int) -> list[tuple[Any, ...]]:
         if vec.size != rows:
             raise DataError(f"result batch vector of size {vec.size} in a chunk of {rows} rows")
         columns.append(_convert(vec, rows))
-    return list(zip(*columns, strict=True))
+    return list(zip(*columns, strict=False))  # lengths were checked per vector

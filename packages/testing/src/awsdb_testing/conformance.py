@@ -125,20 +125,22 @@ class _Harness:
 
         return dataclasses.replace(original, factory=factory, subscribed_methods=self.subscriptions)
 
-    def connect(self, *, wrapped: bool = True, target: Any = None, conninfo: str = "") -> Any:
-        """Open a wrapper connection with the subject (between the recorders if ``wrapped``)."""
+    def connect(self, *, wrapped: bool = True, real: RealTarget | None = None) -> Any:
+        """Open a wrapper connection with the subject (between the recorders if ``wrapped``)
+        on the fake driver, or on ``real``."""
         code = self.spec.code
         props: dict[str, Any] = dict(self.suite.properties)
+        if real is not None:
+            props.update(real.props)
         if wrapped:
             props["plugins"] = [OUTER, code, INNER]
             props["auto_sort_wrapper_plugin_order"] = False
         else:
             props["plugins"] = [code]
-        conn = awsdb.connect(
-            target if target is not None else self.driver.connect,
-            conninfo or self.suite.conninfo,
-            **props,
-        )
+        if real is not None:
+            conn = awsdb.connect(real.target, real.conninfo, **props)
+        else:
+            conn = awsdb.connect(self.driver.connect, self.suite.conninfo, **props)
         self.opened.append(conn)
         return conn
 
@@ -785,15 +787,7 @@ class PluginConformance:
         fds_before = _fds()
         h = self._harness()
         problems: list[str] = []
-        props = dict(self.properties)
-        props.update(real.props)
-        conn = awsdb.connect(
-            real.target,
-            real.conninfo,
-            plugins=[OUTER, h.spec.code, INNER],
-            auto_sort_wrapper_plugin_order=False,
-            **props,
-        )
+        conn = h.connect(wrapped=True, real=real)
         try:
             cur = conn.cursor()
             cur.execute(real.query)

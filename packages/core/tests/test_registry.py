@@ -83,3 +83,25 @@ def test_alias_spec_registration(pg_server: Any) -> None:
     )
     with awsdb.connect(psycopg.Connection.connect, pg_server.dsn, plugins="executionTime") as c:
         assert isinstance(c.plugin_service.plugins[0], ExecuteTimePlugin)
+
+
+def test_concurrent_first_use_of_driver_registry_sees_all_dialects() -> None:
+    import threading
+
+    from awsdb.drivers import DriverRegistry
+
+    registry = DriverRegistry()
+    results: list[list[str]] = []
+    barrier = threading.Barrier(8)
+
+    def worker() -> None:
+        barrier.wait()
+        results.append(registry.codes())
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len({tuple(r) for r in results}) == 1
+    assert {"psycopg", "mysql-connector-python"} <= set(results[0])

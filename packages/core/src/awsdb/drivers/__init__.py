@@ -22,7 +22,7 @@ class DriverRegistry:
         from awsdb.drivers._mysql import MySQLConnectorDialect
         from awsdb.drivers._psycopg import PsycopgDialect
 
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._classes: dict[str, type[DriverDialect]] = {
             PsycopgDialect.code: PsycopgDialect,
             MySQLConnectorDialect.code: MySQLConnectorDialect,
@@ -42,11 +42,13 @@ class DriverRegistry:
     def _load_entry_points(self) -> None:
         if self._eps_loaded or not self._autoload:
             return
-        self._eps_loaded = True
-        for ep in md.entry_points(group=DRIVER_ENTRY_POINT_GROUP):
-            if ep.name not in self._classes:
-                cls = ep.load()
-                self.register(cls)
+        with self._lock:  # concurrent first connections wait for the complete set
+            if self._eps_loaded:
+                return
+            for ep in md.entry_points(group=DRIVER_ENTRY_POINT_GROUP):
+                if ep.name not in self._classes:
+                    self.register(ep.load())
+            self._eps_loaded = True
 
     def codes(self) -> list[str]:
         """Known dialect codes."""

@@ -411,8 +411,10 @@ class Connection:
             handle = QueryHandle(prep.queryId, prep.engineIP, colour, session)
             self._register(handle)
             if not on_prepared(handle):
-                self._cancel_handle(handle)
-                self._release(handle)
+                try:
+                    self._cancel_handle(handle)
+                finally:
+                    self._release(handle)
                 raise QueryCancelledError("query cancelled before it ran")
             try:
                 ident: dict[str, Any] = {

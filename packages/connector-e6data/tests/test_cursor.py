@@ -284,3 +284,22 @@ def test_abandoned_cursor_is_released_without_network(engine: Engine, connect: A
     gc.collect()
     assert not conn._inflight  # the connection is idle again (it may adopt a new colour)
     assert engine.control.calls_of() == []  # no RPC during garbage collection
+
+
+def test_prefetched_stream_of_large_batches(engine: Engine, connect: Any) -> None:
+    engine.control.set(batch_size=1000)  # ~110 KB per batch: the prefetch path is used
+    conn = connect(engine)
+    cur = conn.cursor()
+    cur.execute("SELECT i, repeat('x', 100) AS pad FROM range(5000) r(i)")
+    seen = []
+    for batch in cur.fetchall_buffer():
+        assert len(batch) == 1000
+        seen.extend(r[0] for r in batch)
+    assert seen == list(range(5000))
+    assert engine.service.query_count() == 0
+    cur.execute("SELECT i, repeat('x', 100) AS pad FROM range(5000) r(i)")
+    assert len(cur.fetchmany(1500)) == 1500  # a request for the next batch is in flight
+    engine.control.set_phase({"green"})
+    with pytest.raises(e6.QueryLostError):
+        cur.fetchall()
+    assert not conn._inflight

@@ -22,6 +22,10 @@ __all__ = ["Cursor"]
 
 Row = tuple[Any, ...]
 
+# Prefetching pays off only when decoding a batch takes longer than a round trip; for small
+# batches the hand-off of an asynchronous call costs more than it saves.
+_PREFETCH_MIN_BYTES = 64 * 1024
+
 
 def _release_on_gc(conn_ref: weakref.ref[Connection], holder: list[QueryHandle | None]) -> None:
     conn = conn_ref()
@@ -165,7 +169,7 @@ class Cursor:
             while True:
                 pending, self._prefetch = self._prefetch, None
                 raw = pending() if pending is not None else conn._next_batch(handle)
-                if raw and conn.prefetch:
+                if conn.prefetch and len(raw) >= _PREFETCH_MIN_BYTES:
                     self._prefetch = conn._start_next_batch(handle)
                 rows = decode_chunk(raw, ncols) if raw else []
                 if rows or not raw:

@@ -291,7 +291,7 @@ def test_prefetched_stream_of_large_batches(engine: Engine, connect: Any) -> Non
     conn = connect(engine)
     cur = conn.cursor()
     cur.execute("SELECT i, repeat('x', 100) AS pad FROM range(5000) r(i)")
-    seen = []
+    seen: list[int] = []
     for batch in cur.fetchall_buffer():
         assert len(batch) == 1000
         seen.extend(r[0] for r in batch)

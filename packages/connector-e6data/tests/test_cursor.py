@@ -303,3 +303,14 @@ def test_prefetched_stream_of_large_batches(engine: Engine, connect: Any) -> Non
     with pytest.raises(e6.QueryLostError):
         cur.fetchall()
     assert not conn._inflight
+
+
+def test_closing_the_connection_under_a_cursor(engine: Engine, connect: Any) -> None:
+    conn = connect(engine)
+    cur = conn.cursor()
+    cur.execute("SELECT * FROM range(10)")
+    conn.close()
+    with pytest.raises(e6.InterfaceError):
+        cur.fetchall()
+    with pytest.raises(e6.InterfaceError):
+        cur.execute("SELECT 1")

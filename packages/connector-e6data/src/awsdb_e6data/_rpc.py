@@ -16,7 +16,7 @@ import grpc
 
 from ._generated import e6data_cluster_pb2 as cluster_pb2
 from ._generated import e6data_engine_pb2 as engine_pb2
-from .errors import translate_rpc_error
+from .errors import InterfaceError, translate_rpc_error
 
 __all__ = ["CLUSTER_SERVICE", "ENGINE_SERVICE", "PendingCall", "RpcClient", "RpcSpec", "rpc_table"]
 
@@ -75,6 +75,8 @@ class RpcClient:
             return fn(request, timeout=timeout, metadata=tuple(metadata))
         except grpc.RpcError as exc:
             raise translate_rpc_error(exc, name) from exc
+        except ValueError as exc:  # e.g. "Cannot invoke RPC on closed channel!"
+            raise InterfaceError(f"{name}: {exc}", rpc=name) from exc
 
     def start(
         self,
@@ -86,7 +88,11 @@ class RpcClient:
     ) -> PendingCall:
         """Send an RPC without waiting (the reply is awaited with ``.result()``)."""
         fn = self._callable(name, ENGINE_SERVICE)
-        return PendingCall(name, fn.future(request, timeout=timeout, metadata=tuple(metadata)))
+        try:
+            future = fn.future(request, timeout=timeout, metadata=tuple(metadata))
+        except ValueError as exc:
+            raise InterfaceError(f"{name}: {exc}", rpc=name) from exc
+        return PendingCall(name, future)
 
     def _callable(self, name: str, service: str) -> Any:
         key = (service, name)
@@ -115,6 +121,8 @@ class PendingCall:
             return self._future.result()
         except grpc.RpcError as exc:
             raise translate_rpc_error(exc, self._name) from exc
+        except grpc.FutureCancelledError as exc:
+            raise InterfaceError(f"{self._name}: call abandoned", rpc=self._name) from exc
 
     def cancel(self) -> None:
         """Abandon the call."""

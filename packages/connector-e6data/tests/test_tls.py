@@ -55,3 +55,29 @@ def test_tls_without_the_ca_fails_cleanly(tls_engine: Engine) -> None:
 def test_missing_ca_file() -> None:
     with pytest.raises(e6.InterfaceError):
         e6.connect("localhost", 1, "user", "secret", secure=True, ssl_cert="/nonexistent/ca.pem")
+
+
+def test_tls_system_trust_store(tls_engine: Engine, certs: tuple[EngineCertificates, Path]) -> None:
+    import os
+    import subprocess
+    import sys
+
+    _, ca_path = certs
+    script = (
+        "import awsdb_e6data as e6\n"
+        f"c = e6.connect('localhost', {tls_engine.tls_port}, 'user', 'secret', secure=True,"
+        " catalog='e6data')\n"
+        "cur = c.cursor(); cur.execute('SELECT 5'); print(cur.fetchall())\n"
+    )
+    # gRPC's system-store path reads this variable: the test CA plays the system store.
+    env = dict(os.environ, GRPC_DEFAULT_SSL_ROOTS_FILE_PATH=str(ca_path))
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[(5,)]"

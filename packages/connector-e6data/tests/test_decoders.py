@@ -190,3 +190,18 @@ def test_modified_utf8_fallback() -> None:
     assert decode_text("😀".encode()) == "😀"
     with pytest.raises(DataError):
         decode_text(b"\xff")
+
+
+def test_decimals_ignore_the_callers_context() -> None:
+    import decimal
+
+    small = encode_vector(VectorType.DECIMAL128, [_dec(123456789012345678), _dec(-5)], scale=4)
+    wide = encode_vector(VectorType.DECIMAL128, [_dec(10**30 + 1), _dec(-1)], scale=4)
+    with decimal.localcontext() as ctx:
+        ctx.prec = 3
+        rows = decode_chunk(encode_chunk(2, [small, wide]), 2)
+    assert rows == [
+        (Decimal("12345678901234.5678"), Decimal("100000000000000000000000000.0001")),
+        (Decimal("-0.0005"), Decimal("-0.0001")),
+    ]
+    assert [str(r[0]) for r in rows] == ["12345678901234.5678", "-0.0005"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
-from decimal import MAX_EMAX, MIN_EMIN, Context, Decimal, InvalidOperation
+from decimal import MAX_EMAX, MIN_EMIN, Context, Decimal, InvalidOperation, localcontext
 from itertools import repeat
 from typing import Any
 
@@ -175,6 +175,26 @@ def _fixed16_formats(n: int) -> tuple[struct.Struct, struct.Struct, tuple[int, .
     return fmt
 
 
+_TRIPLES: dict[int, struct.Struct] = {}
+
+
+def _read_decimal_list(buf: bytes, pos: int) -> tuple[Sequence[Any], bool, int]:
+    """DECIMAL128 values: ints when every value is 16 bytes and fits 64 bits, else bytes."""
+    n, start = _list_head(buf, pos, _T_STRING)
+    if n and start + n * 20 <= len(buf):
+        fmt = _TRIPLES.get(n)
+        if fmt is None:
+            fmt = struct.Struct(">" + "iqq" * n)
+            if len(_TRIPLES) < 64:
+                _TRIPLES[n] = fmt
+        triples = fmt.unpack_from(buf, start)
+        lows = triples[2::3]
+        if triples[0::3] == (16,) * n and list(triples[1::3]) == [v >> 63 for v in lows]:
+            return lows, True, start + n * 20
+    values, end = _read_bytes_list(buf, pos)
+    return values, False, end
+
+
 def _read_str_list(buf: bytes, pos: int) -> tuple[list[str], int]:
     raw, pos = _read_bytes_list(buf, pos)
     try:
@@ -220,9 +240,10 @@ _CONST_MEMBERS = {8, 9, 10, 11, 12, 13, 14, 15, 18}
 
 
 class _Data:
-    __slots__ = ("extra", "member", "scale", "values")
+    __slots__ = ("extra", "member", "scale", "small", "values")
 
     def __init__(self) -> None:
+        self.small = False  # decimal values already unpacked to ints that fit 64 bits
         self.member = 0
         self.values: Sequence[Any] = ()
         self.extra: Sequence[Any] | None = None  # zoneData (list or single)
@@ -239,7 +260,9 @@ def _read_member(buf: bytes, pos: int, member: int, data: _Data) -> int:
         if member in _LIST_MEMBERS:
             etype = _LIST_MEMBERS[member]
             if fid == 1 and ftype == _T_LIST:
-                if etype == _T_STRING:
+                if member == 17:
+                    data.values, data.small, pos = _read_decimal_list(buf, pos)
+                elif etype == _T_STRING:
                     data.values, pos = _read_bytes_list(buf, pos)
                 else:
                     data.values, pos = _read_fixed_list(buf, pos, etype)
@@ -390,6 +413,14 @@ def _decimal_any(raw: bytes, exp: int) -> Decimal:
     return Decimal(int.from_bytes(raw, "big", signed=True)).scaleb(exp, _EXACT)
 
 
+def _small_decimals(values: Sequence[int], scale: int) -> list[Decimal]:
+    """64-bit unscaled ints -> ``Decimal``; exact: at most 19 digits under a 60-digit context."""
+    step = Decimal(1).scaleb(-scale, _EXACT)
+    dec = Decimal
+    with localcontext(_EXACT):
+        return [dec(v) * step for v in values]
+
+
 def _decimals(values: Sequence[bytes], scale: int) -> list[Decimal]:
     """Unscaled 16-byte values (or decimal text) -> exact ``Decimal`` with the scale kept."""
     from_bytes = int.from_bytes
@@ -475,6 +506,8 @@ def _convert_values(vtype: int, data: _Data, values: Sequence[Any]) -> Sequence[
         if vtype == VectorType.DECIMAL128:
             if member not in (17, 18):
                 raise DataError(f"decimal vector carries union member {member}")
+            if data.small:
+                return _small_decimals(values, data.scale)
             return _decimals(values, data.scale)
         if vtype == VectorType.INTERVAL_DAY_SECOND:
             if member not in (3, 11):

@@ -177,7 +177,8 @@ class EngineService:
         with self._lock:
             q = self._queries.pop(query_id, None)
         if q is not None:
-            q.cancel()
+            if q.running:
+                q.cancel()
             with q.lock:
                 q.close()
 

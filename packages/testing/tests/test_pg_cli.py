@@ -10,10 +10,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import psycopg
 import pytest
 from rich.console import Console
 
-from awsdb_testing._procs import pid_alive, wait_pid_gone
+from awsdb_testing._procs import get_registry, pid_alive, wait_pid_gone
 from awsdb_testing.cli import register_cluster, register_demo
 from awsdb_testing.demo import PlainPsycopgClient, run_demo
 
@@ -44,15 +45,28 @@ def test_register_adds_commands() -> None:
     assert args.no_live is True and callable(args.func)
 
 
-def test_cluster_up_failover_fault_down(tmp_path: Path, pg_binaries: object) -> None:
+def test_cluster_up_failover_fault_down(
+    tmp_path: Path, pg_binaries: object, awsdb_leak_check: None
+) -> None:
     state = tmp_path / "state"
     up = _cli(state, "cluster", "up", "--engine", "pg")
     assert up.returncode == 0, up.stderr + up.stdout
     info = json.loads((state / "pg.json").read_text())
     keeper = int(info["keeper_pid"])
     pids = list(info["pids"].values())
+    base = Path(info["base_dir"])
+    get_registry().register(keeper, "awsdb cluster keeper (pg)")  # exit-time safety net
     try:
         assert info["writer"] == "instance-1" and len(pids) == 3
+        assert base.is_dir()
+        proxies = info["proxies"]
+        assert sorted(proxies) == [
+            "instance-1",
+            "instance-2",
+            "instance-3",
+            "reader-endpoint",
+            "writer-endpoint",
+        ]
         assert all(pid_alive(p) for p in pids)  # servers outlive the `up` command
         status = json.loads(_cli(state, "cluster", "status", "--json").stdout)
         assert status["readers"] == ["instance-2", "instance-3"]
@@ -65,15 +79,35 @@ def test_cluster_up_failover_fault_down(tmp_path: Path, pg_binaries: object) -> 
         status = json.loads(_cli(state, "cluster", "status", "--json").stdout)
         assert status["writer"] == "instance-3"
         assert sorted(status["readers"]) == ["instance-1", "instance-2"]
-        bad = _cli(state, "cluster", "fault", "blackhole", "instance-1")
-        assert bad.returncode != 0 and "no fault proxies" in bad.stderr
+        # the writer endpoint proxy followed the failover
+        assert _instance(status["proxies"]["writer-endpoint"]) == "instance-3"
+        # proxy faults: the node's fault proxy
+        assert _cli(state, "cluster", "fault", "refuse", "instance-2").returncode == 0
+        with pytest.raises(psycopg.OperationalError, match="Connection refused"):
+            _instance(proxies["instance-2"])
+        assert _cli(state, "cluster", "fault", "heal", "instance-2").returncode == 0
+        assert _instance(proxies["instance-2"]) == "instance-2"
+        bad = _cli(state, "cluster", "fault", "blackhole", "instance-9")
+        assert bad.returncode != 0 and "no node 'instance-9'" in bad.stderr
         pids = list(status["pids"].values())
     finally:
         down = _cli(state, "cluster", "down")
     assert down.returncode == 0, down.stderr
     assert wait_pid_gone(keeper, 30)
+    get_registry().unregister(keeper)
     assert not any(pid_alive(p) for p in pids)
     assert not (state / "pg.json").exists()
+    assert not base.exists()
+
+
+def _instance(address: str) -> str:
+    host, port = address.rsplit(":", 1)
+    with psycopg.connect(
+        host=host, port=int(port), user="app", dbname="app", connect_timeout=5
+    ) as conn:
+        row = conn.execute("SELECT pg_catalog.aurora_db_instance_identifier()").fetchone()
+    assert row is not None
+    return str(row[0])
 
 
 def test_demo_plain_output_recovers(pg_binaries: object, awsdb_leak_check: None) -> None:

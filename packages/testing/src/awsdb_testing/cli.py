@@ -69,6 +69,12 @@ def register_cluster(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
     up.add_argument("--flavor", default="aurora-pg", help="aurora-pg | rds-pg | multi-az-pg")
     up.add_argument("--stale-dns", type=float, default=0.0, metavar="S")
     up.add_argument("--no-cache", action="store_true", help="build fresh, skip the snapshot")
+    up.add_argument(
+        "--proxies",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="fault proxies in front of the pg nodes and endpoints (MariaDB always has them)",
+    )
     up.add_argument("--timeout", type=float, default=120.0)
     up.set_defaults(func=_cmd_up)
 
@@ -155,75 +161,132 @@ def _open_cluster(engine: str, options: dict[str, Any]) -> Any:
                 use_cache=not options.get("no_cache", False),
             )
         )
-    from awsdb_testing import mysql
+    from awsdb_testing.mysql import MariaDBCluster
 
-    cls = getattr(mysql, "MariaDBCluster")  # noqa: B009 - optional engine, resolved lazily
-    return cls()
-
-
-def _describe(cluster: Any, engine: str) -> dict[str, Any]:
-    try:
-        writer: str | None = cluster.writer().instance_id
-    except LookupError:
-        writer = None
-    pids = cluster.pids()
-    return {
-        "engine": engine,
-        "writer": writer,
-        "readers": [n.instance_id for n in cluster.readers()],
-        "nodes": [asdict(n) for n in cluster.nodes],
-        "pids": pids if isinstance(pids, dict) else list(pids),
-        "host_map": cluster.host_map(),
-        "app_dsn": {n.instance_id: cluster.app_dsn(n.instance_id) for n in cluster.nodes},
-    }
+    return MariaDBCluster(
+        nodes=options.get("nodes", 3),
+        stale_dns_s=options.get("stale_dns", 0.0),
+    )
 
 
-def _dispatch(cluster: Any, engine: str, request: dict[str, Any]) -> dict[str, Any]:
-    cmd = request.get("cmd")
-    if cmd == "status":
-        return _describe(cluster, engine)
-    if cmd == "failover":
-        report = cluster.failover(
-            target=request.get("target"),
-            kill=request.get("kill", True),
-            no_writer_window_s=request.get("window", 0.0),
-        )
-        return {
-            "old_writer": report.old_writer,
-            "new_writer": report.new_writer,
-            "method": report.method,
-            "steps": report.steps,
-            "repaired": report.repaired,
-        }
-    if cmd == "fault":
-        action, node = request["action"], request["node"]
-        if action in _PROXY_ACTIONS:
-            if not hasattr(cluster, "proxy"):
-                raise ValueError(f"{engine} clusters have no fault proxies; use pause/resume")
-            proxy = cluster.proxy(node)
-            if action == "latency":
-                proxy.latency(request.get("seconds", 0.0))
-            else:
-                getattr(proxy, action)()
+class _Keeper:
+    """What the keeper process owns: the cluster and, for PostgreSQL, its fault proxies."""
+
+    def __init__(self, engine: str, cluster: Any, with_proxies: bool) -> None:
+        self.engine = engine
+        self.cluster = cluster
+        self.with_proxies = with_proxies
+        self.pg_proxies: Any = None
+        self.lock = threading.Lock()
+        self.down_event = threading.Event()
+
+    def start(self) -> None:
+        self.cluster.start()
+        if self.engine == "pg" and self.with_proxies:
+            from awsdb_testing.pg.proxies import PgProxies
+
+            self.pg_proxies = PgProxies(self.cluster).start()
+
+    def close(self) -> None:
+        if self.pg_proxies is not None:
+            self.pg_proxies.stop()
+            self.pg_proxies = None
+        self.cluster.close()
+
+    def proxy(self, node: str | int) -> Any:
+        """The fault proxy in front of ``node`` (``ValueError`` when there is none)."""
+        if self.engine == "mysql":
+            return self.cluster.proxy(node)
+        if self.pg_proxies is None:
+            raise ValueError(
+                "this pg cluster runs without fault proxies (started with --no-proxies); "
+                "use pause/resume or kill"
+            )
+        return self.pg_proxies.proxy(node)
+
+    def proxy_addresses(self) -> dict[str, str]:
+        """``instance id`` (or ``writer-endpoint`` / ``reader-endpoint``) → proxy address."""
+        if self.engine == "mysql":
+            pairs = [(n.instance_id, self.cluster.proxy(n.instance_id)) for n in self.cluster.nodes]
+        elif self.pg_proxies is not None:
+            pairs = [(n.instance_id, self.pg_proxies.proxy(n)) for n in self.cluster.nodes]
+            pairs += [
+                ("writer-endpoint", self.pg_proxies.writer_proxy),
+                ("reader-endpoint", self.pg_proxies.reader_proxy),
+            ]
         else:
-            result = getattr(cluster, action)(node)
+            return {}
+        return {key: f"{p.host}:{p.port}" for key, p in pairs}
+
+    def host_map(self) -> dict[str, str]:
+        """The names clients should use (through the proxies when there are any)."""
+        if self.pg_proxies is not None:
+            return dict(self.pg_proxies.host_map())
+        return dict(self.cluster.host_map())
+
+    def describe(self) -> dict[str, Any]:
+        """Roles (asked from the servers), addresses, PIDs, names and DSNs."""
+        cluster = self.cluster
+        try:
+            writer: str | None = cluster.writer().instance_id
+        except LookupError:
+            writer = None
+        return {
+            "engine": self.engine,
+            "writer": writer,
+            "readers": [n.instance_id for n in cluster.readers()],
+            "nodes": [asdict(n) for n in cluster.nodes],
+            "pids": dict(cluster.pids()),
+            "base_dir": str(cluster.base_dir),
+            "proxies": self.proxy_addresses(),
+            "host_map": self.host_map(),
+            "app_dsn": {n.instance_id: cluster.app_dsn(n.instance_id) for n in cluster.nodes},
+        }
+
+    def dispatch(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Serve one control request (``status``, ``failover`` or ``fault``)."""
+        cmd = request.get("cmd")
+        if cmd == "status":
+            return self.describe()
+        if cmd == "failover":
+            report = self.cluster.failover(
+                target=request.get("target"),
+                kill=request.get("kill", True),
+                no_writer_window_s=request.get("window", 0.0),
+            )
+            return {
+                "old_writer": report.old_writer,
+                "new_writer": report.new_writer,
+                "method": report.method,
+                "steps": report.steps,
+                "repaired": report.repaired,
+            }
+        if cmd == "fault":
+            action, node = request["action"], request["node"]
+            if action in _PROXY_ACTIONS:
+                proxy = self.proxy(node)
+                if action == "latency":
+                    proxy.latency(request.get("seconds", 0.0))
+                    return {"ok": True}
+                result = getattr(proxy, action)()
+            else:
+                result = getattr(self.cluster, action)(node)
             return {"ok": True, "result": result}
-        return {"ok": True}
-    raise ValueError(f"unknown command {cmd!r}")
+        raise ValueError(f"unknown command {cmd!r}")
 
 
 class _Handler(socketserver.StreamRequestHandler):
     def handle(self) -> None:
-        server: Any = self.server
+        keeper: _Keeper = getattr(self.server, "keeper")  # noqa: B009 - set by _cmd_serve
         line = self.rfile.readline()
         try:
             request = json.loads(line)
             if request.get("cmd") == "down":
                 self.wfile.write(b'{"ok": true}\n')
-                server.down_event.set()
+                keeper.down_event.set()
                 return
-            with server.lock:
-                reply = _dispatch(server.cluster, server.engine, request)
+            with keeper.lock:
+                reply = keeper.dispatch(request)
         except Exception as exc:  # reported to the CLI, the keeper stays up
             reply = {"error": f"{type(exc).__name__}: {exc}"}
         self.wfile.write((json.dumps(reply, default=str) + "\n").encode())
@@ -236,19 +299,15 @@ class _KeeperServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
 def _cmd_serve(args: argparse.Namespace) -> int:
     state_file, sock_path, _ = _paths(args.engine)
     options = json.loads(args.options)
-    cluster = _open_cluster(args.engine, options)
-    down = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: down.set())
+    keeper = _Keeper(args.engine, _open_cluster(args.engine, options), options.get("proxies", True))
+    signal.signal(signal.SIGTERM, lambda *_: keeper.down_event.set())
     with contextlib.suppress(FileNotFoundError):
         sock_path.unlink()
     server = _KeeperServer(str(sock_path), _Handler)
-    server.cluster = cluster  # type: ignore[attr-defined]
-    server.engine = args.engine  # type: ignore[attr-defined]
-    server.lock = threading.Lock()  # type: ignore[attr-defined]
-    server.down_event = down  # type: ignore[attr-defined]
+    server.keeper = keeper  # type: ignore[attr-defined]
     try:
-        cluster.start()
-        info = _describe(cluster, args.engine)
+        keeper.start()
+        info = keeper.describe()
         info["keeper_pid"] = os.getpid()
         info["socket"] = str(sock_path)
         tmp = state_file.with_suffix(".tmp")
@@ -256,12 +315,12 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         tmp.rename(state_file)
         thread = threading.Thread(target=server.serve_forever, name="awsdb-keeper", daemon=True)
         thread.start()
-        while not down.wait(0.5):
+        while not keeper.down_event.wait(0.5):
             pass
         server.shutdown()
     finally:
         server.server_close()
-        cluster.close()
+        keeper.close()
         for path in (state_file, sock_path):
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
@@ -306,6 +365,7 @@ def _cmd_up(args: argparse.Namespace) -> int:
         "flavor": args.flavor,
         "stale_dns": args.stale_dns,
         "no_cache": args.no_cache,
+        "proxies": args.proxies,
     }
     cmd = [
         sys.executable,
@@ -367,6 +427,9 @@ def _print_status(info: dict[str, Any]) -> None:
     for col in ("instance", "role", "address", "pid", "host name"):
         table.add_column(col)
     pids = info.get("pids") or {}
+    proxies = info.get("proxies") or {}
+    if proxies:
+        table.add_column("fault proxy")
     for node in info["nodes"]:
         nid = node["instance_id"]
         if nid == info.get("writer"):
@@ -375,13 +438,18 @@ def _print_status(info: dict[str, Any]) -> None:
             role = "reader"
         else:
             role = "down"
-        pid = pids.get(nid) if isinstance(pids, dict) else node.get("pid")
-        table.add_row(nid, role, f"{node['host']}:{node['port']}", str(pid or "-"), node["name"])
+        row = [nid, role, f"{node['host']}:{node['port']}", str(pids.get(nid) or "-"), node["name"]]
+        if proxies:
+            row.append(proxies.get(nid, "-"))
+        table.add_row(*row)
     console = Console()
     console.print(table)
     names = {k: v for k, v in info["host_map"].items() if ".cluster-" in k}
     for name, ip in names.items():
         console.print(f"  {name} -> {ip}")
+    for key in ("writer-endpoint", "reader-endpoint"):
+        if key in proxies:
+            console.print(f"  {key} proxy: {proxies[key]}")
     first = next(iter(info["app_dsn"].values()), "")
     console.print(
         f"  connect as the app role, e.g.: psql '{first}'"

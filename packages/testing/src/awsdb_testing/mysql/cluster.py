@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import os
 import re
 import secrets
 import shutil
+import signal
 import string
 import threading
 import time
@@ -474,6 +476,18 @@ class MariaDBCluster:
         if node.proc is not None:
             node.proc.stop()
             node.proc = None
+
+    def pause(self, ref: NodeRef) -> None:
+        """SIGSTOP the node's server: clients hang as on a frozen host."""
+        node = self._node(ref)
+        if node.proc is not None and node.alive():
+            os.kill(node.proc.pid, signal.SIGSTOP)
+
+    def resume(self, ref: NodeRef) -> None:
+        """SIGCONT a paused node."""
+        node = self._node(ref)
+        if node.proc is not None and node.alive():
+            os.kill(node.proc.pid, signal.SIGCONT)
 
     def start_node(self, ref: NodeRef, *, writable: bool | None = None) -> NodeInfo:
         """Start a stopped node; replication resumes where it was configured.

@@ -279,6 +279,13 @@ class PgCluster:
     # ================================================================= nodes and roles
 
     @property
+    def base_dir(self) -> Path:
+        """The cluster's run directory (same name as on ``MariaDBCluster``)."""
+        if self.base is None:
+            raise RuntimeError("cluster not started")
+        return self.base
+
+    @property
     def snapshot_path(self) -> Path | None:
         """The snapshot :meth:`restore` uses (the cache entry, or the last :meth:`snapshot`)."""
         return self._snapshot

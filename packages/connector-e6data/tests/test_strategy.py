@@ -170,3 +170,14 @@ def _wait_for(counter: list[int], target: int) -> None:
     while counter[0] < target and time.monotonic() < deadline:
         time.sleep(0.01)
     assert counter[0] >= target
+
+
+def test_realistic_456_text_is_recognised(engine: Engine, connect: Any) -> None:
+    engine.control.set(realistic_456=True)  # "Received http2 header with status: 456"
+    cur = connect(engine).cursor()
+    cur.execute("SELECT 1")
+    cur.fetchall()
+    engine.control.set_phase({"green"})
+    cur.execute("SELECT 2")
+    assert cur.fetchall() == [(2,)]
+    assert _colours(engine, "prepareStatementV2") == ["blue", "blue", "green"]

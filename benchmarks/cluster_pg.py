@@ -2,7 +2,8 @@
 
 Measures: cluster creation from the snapshot cache and fresh (initdb + base backups),
 failover timings on an idle cluster, and N consecutive kill failovers under a continuous
-write workload (each followed by a pg_rewind rejoin of the old writer).
+write workload (each followed by a pg_rewind rejoin of the old writer), and the overhead
+of the fault proxies (per node, and the writer endpoint proxy chained to a node proxy).
 
     uv run python benchmarks/cluster_pg.py [--failovers 50] [--json out.json]
 """
@@ -109,13 +110,50 @@ def bench_failovers(count: int) -> dict[str, Any]:
     }
 
 
+def _connect_and_rtt(kwargs: dict[str, Any], rounds: int) -> tuple[float, float]:
+    """Median connect time and median ``SELECT 1`` round trip, in microseconds."""
+    connects, rtts = [], []
+    for _ in range(max(1, rounds // 50)):
+        t0 = time.perf_counter()
+        conn = psycopg.connect(**kwargs, autocommit=True)
+        connects.append(time.perf_counter() - t0)
+        conn.close()
+    with psycopg.connect(**kwargs, autocommit=True) as conn:
+        for _ in range(rounds):
+            t0 = time.perf_counter()
+            conn.execute("SELECT 1").fetchone()
+            rtts.append(time.perf_counter() - t0)
+    return statistics.median(connects) * 1e6, statistics.median(rtts) * 1e6
+
+
+def bench_proxies(rounds: int) -> dict[str, Any]:
+    """Overhead of the per-node fault proxy and of the writer endpoint proxy chain."""
+    from awsdb_testing.pg.proxies import pg_proxies
+
+    with PgCluster(PgClusterConfig()) as cluster, pg_proxies(cluster) as proxies:
+        direct = _connect_and_rtt(cluster.app_conninfo_kwargs(1), rounds)
+        node = _connect_and_rtt(proxies.conninfo_kwargs(1), rounds)
+        endpoint = _connect_and_rtt(proxies.endpoint_conninfo_kwargs("writer"), rounds)
+    return {
+        "rounds": rounds,
+        "direct": {"connect_us": direct[0], "select1_us": direct[1]},
+        "node_proxy": {"connect_us": node[0], "select1_us": node[1]},
+        "writer_endpoint_proxy": {"connect_us": endpoint[0], "select1_us": endpoint[1]},
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--create-runs", type=int, default=5)
     parser.add_argument("--failovers", type=int, default=50)
+    parser.add_argument("--proxy-rounds", type=int, default=2000)
     parser.add_argument("--json")
     args = parser.parse_args()
-    result = {"create": bench_create(args.create_runs), "load": bench_failovers(args.failovers)}
+    result = {
+        "create": bench_create(args.create_runs),
+        "proxies": bench_proxies(args.proxy_rounds),
+        "load": bench_failovers(args.failovers),
+    }
     print(json.dumps(result, indent=2))
     if args.json:
         with open(args.json, "w") as fh:

@@ -10,6 +10,7 @@ import psycopg
 import pytest
 
 from awsdb_testing.pg import PgCluster
+from awsdb_testing.pg.node import PgNode
 
 pytestmark = pytest.mark.pg
 
@@ -75,6 +76,29 @@ def test_stuck_replica_is_restarted(fresh_pg_cluster: PgCluster) -> None:
     report = cluster.failover(target="instance-2")
     assert report.repaired == ["instance-3:restart"]
     assert cluster.reported_writers("instance-3") == ["instance-2"]
+
+
+def test_replica_that_crashes_at_the_timeline_switch_is_restarted_at_once(
+    fresh_pg_cluster: PgCluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from awsdb_testing.pg import failover
+
+    cluster = fresh_pg_cluster
+    real_repoint = failover._repoint
+
+    def repoint_then_crash(node: PgNode, primary: PgNode) -> None:
+        real_repoint(node, primary)
+        if node.instance_id == "instance-3":
+            node.kill()  # as when its startup process PANICs on a missing WAL segment
+
+    monkeypatch.setattr(failover, "_repoint", repoint_then_crash)
+    # no waiting for the stuck-replica delay: a dead server is repaired when it is seen
+    monkeypatch.setattr(failover, "STUCK_AFTER_S", 1000.0)
+    report = cluster.failover(target="instance-2")
+    assert report.repaired == ["instance-3:restart"]
+    assert "instance-3" in cluster.pids()
+    assert cluster.reported_writers("instance-3") == ["instance-2"]
+    _insert_visible_everywhere(cluster, "after-crash-repair")
 
 
 def test_stuck_replica_is_recloned_when_restart_does_not_help(

@@ -192,7 +192,10 @@ def _converge_with_repair(
         for n in others:
             key = n.instance_id
             wait = STUCK_AFTER_S if attempts[key] == 0 else REPAIR_WAIT_S
-            if status[key] != (True, True) and now - repaired_at[key] > wait:
+            # a replica whose server died (the startup process PANICs on a WAL segment
+            # that the timeline switch made unavailable) is repaired at once
+            crashed = n.pid is None
+            if status[key] != (True, True) and (crashed or now - repaired_at[key] > wait):
                 if attempts[key] == 0:
                     _restart(n)
                     report.repaired.append(f"{key}:restart")

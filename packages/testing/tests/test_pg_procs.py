@@ -95,3 +95,18 @@ def test_binary_discovery(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
     assert found.major >= 13
     monkeypatch.setenv("PGBIN", str(found.bindir))
     assert find_pg_binaries().source == "PGBIN"
+
+
+def test_netns_mode_says_why_it_cannot_run_without_root(monkeypatch: pytest.MonkeyPatch) -> None:
+    from awsdb_testing import netns
+
+    monkeypatch.setattr(netns.os, "geteuid", lambda: 1000)
+    assert netns.netns_available() == (False, "network-namespace mode needs root")
+
+
+def test_pg_cluster_rejects_a_network_smaller_than_the_cluster() -> None:
+    from awsdb_testing.netns import NetnsNetwork
+    from awsdb_testing.pg import PgClusterConfig
+
+    with pytest.raises(ValueError, match="fewer namespaces"):
+        PgClusterConfig(nodes=3, network=NetnsNetwork(2))  # nothing is created

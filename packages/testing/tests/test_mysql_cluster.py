@@ -163,7 +163,8 @@ def test_names_resolve_to_the_proxies(cluster: MariaDBCluster) -> None:
             )
             cur = conn.cursor()
             cur.execute(INSTANCE_ID_SQL)
-            assert cur.fetchall()[0][0] == node.name.split(".")[0]
+            rows: list[Any] = cur.fetchall()
+            assert rows[0][0] == node.name.split(".")[0]
             conn.close()
         assert resolver.resolve(cluster.writer_endpoint) == cluster.node(1).host
         assert resolver.resolve(cluster.reader_endpoint) != cluster.node(1).host

@@ -100,7 +100,7 @@ def test_binary_discovery(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
 def test_netns_mode_says_why_it_cannot_run_without_root(monkeypatch: pytest.MonkeyPatch) -> None:
     from awsdb_testing import netns
 
-    monkeypatch.setattr(netns.os, "geteuid", lambda: 1000)
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)  # the module's os is the global one
     assert netns.netns_available() == (False, "network-namespace mode needs root")
 
 

@@ -23,8 +23,5 @@ run_alone() {  # <dist name> <extras> <tests dir> [pytest args...]
         --rootdir . -c /dev/null --import-mode=importlib "$tests" "$@")
 }
 run_alone awsdb-core "[pg,mysql,cli]" "$PWD/packages/core/tests"
-for pkg in packages/connector-e6data; do
-    if [[ -f "$pkg/isolated-tests.sh" ]]; then
-        bash "$pkg/isolated-tests.sh" "$work/dist"
-    fi
-done
+run_alone awsdb-connector-e6data "[engine,awsdb,test]" "$PWD/packages/connector-e6data/tests"
+run_alone awsdb-testing "" "$PWD/packages/testing/tests"

@@ -140,7 +140,12 @@ def bench_driver(
     for c in (raw, bare, three, anchor):
         if c is not None:
             c.close()
+    cost = bench_wrapper_cost(target, dsn, rounds)
     return {
+        "wrapper_added_ns_per_statement": cost,
+        "select1_estimated_ratio": {
+            k: (select["raw"] * 1000.0 + v) / (select["raw"] * 1000.0) for k, v in cost.items()
+        },
         "select1_fetchall_us": select,
         "select1_ratio": {k: v / select["raw"] for k, v in select.items()},
         "select1_client_cpu_us": cpu,
@@ -148,6 +153,42 @@ def bench_driver(
         "fetchone_10k_us_per_row": fetch,
         "fetchone_ratio": {k: v / fetch["raw"] for k, v in fetch.items()},
     }
+
+
+class _NullCursor:
+    """A driver cursor that does no I/O: isolates the wrapper's own cost per statement."""
+
+    def execute(self, query: Any, params: Any = None) -> _NullCursor:
+        return self
+
+    def fetchall(self) -> list[tuple[int]]:
+        return [(1,)]
+
+    def fetchone(self) -> tuple[int]:
+        return (1,)
+
+    def fetchmany(self, size: int = 1) -> list[tuple[int]]:
+        return [(1,)]
+
+
+def bench_wrapper_cost(target: Any, dsn: str, rounds: int, n: int = 20000) -> dict[str, float]:
+    """Nanoseconds the wrapper adds per ``execute`` + ``fetchall`` over a no-I/O cursor."""
+    from awsdb._cursor import AwsWrapperCursor
+
+    bare = awsdb.connect(target, dsn, plugins="")
+    three = awsdb.connect(target, dsn, plugins="bench_pass_0,bench_pass_1,bench_pass_2")
+    null = _NullCursor()
+    curs = {
+        "raw": null,
+        "awsdb_no_plugins": AwsWrapperCursor(bare, null),
+        "awsdb_3_passthrough": AwsWrapperCursor(three, null),
+    }
+    result = _interleave(
+        {k: (lambda c=c: _time(_select_one(c), n) * 1000.0) for k, c in curs.items()}, rounds
+    )
+    bare.close()
+    three.close()
+    return {k: v - result["raw"] for k, v in result.items() if k != "raw"}
 
 
 def _anchor_connect(target: Any, dsn: str, extra: dict[str, Any]) -> Any:
@@ -271,6 +312,12 @@ def _table(r: dict[str, Any]) -> Iterator[str]:
                 if "aws_wrapper_no_plugins" in delta
                 else "not installed |"
             )
+        )
+        cost, est = d["wrapper_added_ns_per_statement"], d["select1_estimated_ratio"]
+        yield (
+            f"| {label} | wrapper's own cost per statement (no-I/O cursor) | — "
+            f"| +{cost['awsdb_no_plugins']:.0f} ns ({est['awsdb_no_plugins']:.4f}×) "
+            f"| +{cost['awsdb_3_passthrough']:.0f} ns ({est['awsdb_3_passthrough']:.4f}×) | — |"
         )
         f, fr = d["fetchone_10k_us_per_row"], d["fetchone_ratio"]
         yield (

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from awsdb.dialects import (
     AuroraMysqlDialect,
     AuroraPgDialect,

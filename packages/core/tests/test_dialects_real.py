@@ -11,6 +11,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pytest
+
 from awsdb.dialects import (
     AuroraPgDialect,
     DialectCache,
@@ -155,6 +156,7 @@ def aurora_stub_db(pg_server: Any) -> Iterator[dict[str, Any]]:
 @pytest.mark.pg
 def test_aurora_pg_sql_runs_on_stubbed_server(aurora_stub_db: dict[str, Any]) -> None:
     import psycopg
+
     from awsdb.drivers._psycopg import PsycopgDialect
 
     with psycopg.connect(**aurora_stub_db) as conn:
@@ -242,6 +244,7 @@ def test_mysql_aux_queries(mysql_query: Recorder) -> None:
 @pytest.mark.mysql
 def test_multi_az_mysql_sql_runs_on_mariadb(mysql_server: Any) -> None:
     import mysql.connector
+
     from awsdb.drivers._mysql import MySQLConnectorDialect
 
     root = mysql.connector.connect(

@@ -7,9 +7,10 @@ import time
 from typing import Any
 
 import mysql.connector
+from mysql.connector import errors
+
 from awsdb.drivers import ErrorKind
 from awsdb.drivers._mysql import MySQLConnectorDialect
-from mysql.connector import errors
 
 D = MySQLConnectorDialect()
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import psycopg
 import pytest
+
 from awsdb.drivers import ErrorKind
 from awsdb.drivers._psycopg import PsycopgDialect
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import awsdb
 import mysql.connector
 import psycopg
 import pytest
+
+import awsdb
 from awsdb.drivers._mysql import MySQLConnectorDialect
 from awsdb.drivers._psycopg import PsycopgDialect
 from awsdb.errors import bind_driver_errors

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pytest
+
 from awsdb.dialects import MysqlDialect, PgDialect
 from awsdb.errors import ProgrammingError
 from awsdb.host_provider import HostListProvider, StaticHostListProvider, parse_host_list

@@ -7,6 +7,7 @@ import threading
 from datetime import UTC, datetime
 
 import pytest
+
 from awsdb.hosts import HostAvailability, HostAvailabilityRegistry, HostInfo, HostRole
 
 

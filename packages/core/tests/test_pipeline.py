@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-import awsdb
 import psycopg
 import pytest
+
+import awsdb
 from awsdb import hookimpl
 from awsdb.plugin import Plugin, PluginSpec
 

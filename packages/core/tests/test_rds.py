@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from awsdb import rds
 from awsdb.errors import ProgrammingError
 from awsdb.rds import RdsUrlType as T

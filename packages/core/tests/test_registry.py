@@ -6,9 +6,10 @@ import subprocess
 import sys
 from typing import Any
 
-import awsdb
 import psycopg
 import pytest
+
+import awsdb
 from awsdb._registry import PluginRegistry
 
 

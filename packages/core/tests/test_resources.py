@@ -9,9 +9,9 @@ import sys
 import threading
 from typing import Any
 
-import awsdb
 import psycopg
 
+import awsdb
 
 TAG = "awsdb-leak-check"
 

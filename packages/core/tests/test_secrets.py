@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import awsdb
 import psycopg
 import pytest
+
+import awsdb
 from awsdb.properties import Properties, default_registry
 
 SECRET = "app-secret-pw"

@@ -7,6 +7,7 @@ import threading
 from collections import Counter
 
 import pytest
+
 from awsdb.errors import OperationalError, ProgrammingError
 from awsdb.hosts import HostAvailability, HostInfo, HostRole
 from awsdb.selectors import (

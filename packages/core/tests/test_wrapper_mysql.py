@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import awsdb
 import mysql.connector
 import pytest
 from _plugins import Recorder
+
+import awsdb
 
 
 @pytest.fixture

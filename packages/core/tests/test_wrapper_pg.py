@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import awsdb
 import psycopg
 import pytest
 from _plugins import Recorder
+
+import awsdb
 from awsdb.errors import InterfaceError, NotSupportedError
 
 

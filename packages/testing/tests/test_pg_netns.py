@@ -17,6 +17,8 @@ from typing import Any
 import psycopg
 import pytest
 
+from awsdb.drivers import ErrorKind
+from awsdb.drivers._psycopg import PsycopgDialect
 from awsdb_testing.netns import NetnsNetwork
 from awsdb_testing.pg import PgCluster
 
@@ -101,7 +103,8 @@ def test_link_down_is_detected_by_tcp_user_timeout(ns: tuple[NetnsNetwork, PgClu
     out = _outcome(lambda: conn.execute("SELECT 1").fetchone(), timeout=60)
     assert out, "the query hung although the link was down"
     assert isinstance(out[0], psycopg.OperationalError), out
-    assert conn.broken
+    # awsdb sees a lost host, not a timeout or a local close
+    assert PsycopgDialect().classify(out[0]) is ErrorKind.NETWORK, out
     # a new connection cannot reach the node either: connect_timeout bounds it
     out = _outcome(lambda: _connect(cluster, "instance-2", **_DETECTING), timeout=60)
     assert out and isinstance(out[0], psycopg.errors.ConnectionTimeout), out

@@ -25,3 +25,4 @@ run_alone() {  # <dist name> <extras> <tests dir> [pytest args...]
 run_alone awsdb-core "[pg,mysql,cli]" "$PWD/packages/core/tests"
 run_alone awsdb-connector-e6data "[engine,awsdb,test]" "$PWD/packages/connector-e6data/tests"
 run_alone awsdb-testing "" "$PWD/packages/testing/tests"
+run_alone awsdb-plugin-example "[test]" "$PWD/examples/awsdb-plugin-example/tests"

@@ -1,6 +1,6 @@
-"""The plugin conformance suite on the built-in plugins and the example third-party plugin,
-on the fake driver and on a real PostgreSQL server; and deliberately broken plugins that the
-suite must fail (run in a separate pytest process)."""
+"""The plugin conformance suite on the built-in plugins, on the fake driver and on a real
+PostgreSQL server (the example third-party plugin runs it in its own tests); and
+deliberately broken plugins that the suite must fail (run in a separate pytest process)."""
 
 from __future__ import annotations
 
@@ -39,19 +39,6 @@ class TestConnectTimeConformance(PluginConformance):
 
 class TestDevConformance(PluginConformance):
     plugin = "dev"
-
-
-class TestStatementTagConformance(PluginConformance):
-    plugin = "statement_tag"
-    properties = {"statement_tag": "conformance"}
-    changes_arguments = frozenset({"Cursor.execute"})
-
-    def real_target(self, request: pytest.FixtureRequest) -> RealTarget | None:
-        return _pg_target(request)
-
-    @pytest.mark.pg
-    def test_real_driver_pass_through(self, request: pytest.FixtureRequest) -> None:
-        super().test_real_driver_pass_through(request)
 
 
 def test_workload_covers_every_method() -> None:

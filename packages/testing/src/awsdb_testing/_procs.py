@@ -80,7 +80,7 @@ def port_is_free(host: str, port: int, *, check_wildcard: bool = True) -> bool:
             except OSError as exc:
                 if exc.errno in (errno.EADDRINUSE, errno.EACCES):
                     return False
-                if addr == "0.0.0.0":  # e.g. wildcard not bindable in a restricted container: ignore
+                if addr == "0.0.0.0":  # wildcard not bindable in a restricted container: ignore
                     continue
                 raise
     # a listener bound with SO_REUSEADDR semantics can still accept; probe by connecting

@@ -183,3 +183,20 @@ def test_unknown_subscription_is_rejected() -> None:
 def test_unsubscribed_methods_have_no_chain(pg_server: Any) -> None:
     with awsdb.connect(psycopg.Connection.connect, pg_server.dsn, plugins="w50") as c:
         assert set(c.plugin_service.chains) == {"Cursor.execute"}
+
+
+def test_timing_plugins_accumulate_per_connection_and_process(pg_server: Any) -> None:
+    from awsdb.plugins import connect_time, execute_time
+
+    before_exec = execute_time.process_totals().count
+    before_conn = connect_time.process_totals().count
+    with awsdb.connect(
+        psycopg.Connection.connect, pg_server.dsn, plugins="connect_time,execute_time"
+    ) as c:
+        c.cursor().execute("SELECT 1").fetchall()
+        timers = {type(p).__name__: p for p in c.plugin_service.plugins}
+        assert timers["ConnectTimePlugin"].connects == 1
+        assert timers["ConnectTimePlugin"].elapsed_ns > 0
+        assert timers["ExecuteTimePlugin"].calls >= 3  # cursor, execute, fetchall
+    assert connect_time.process_totals().count == before_conn + 1
+    assert execute_time.process_totals().count > before_exec

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-__all__ = ["TimingTotals"]
+__all__ = ["TimingTotals", "process_totals"]
 
 
 class TimingTotals:
@@ -38,3 +38,16 @@ class TimingTotals:
         with self._lock:
             self._ns = 0
             self._count = 0
+
+
+_totals_lock = threading.Lock()
+_totals: dict[str, TimingTotals] = {}
+
+
+def process_totals(name: str) -> TimingTotals:
+    """The process-wide totals called ``name`` (``"execute"``, ``"connect"``), made on first use."""
+    with _totals_lock:
+        totals = _totals.get(name)
+        if totals is None:
+            totals = _totals[name] = TimingTotals()
+        return totals

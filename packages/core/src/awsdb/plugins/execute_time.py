@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
@@ -10,20 +9,14 @@ from typing import Any, ClassVar
 from awsdb.hookspecs import hookimpl
 from awsdb.plugin import ALL_METHODS, Plugin, PluginSpec
 from awsdb.plugins._timing import TimingTotals
+from awsdb.plugins._timing import process_totals as _process_totals
 
 __all__ = ["ExecuteTimePlugin", "process_totals"]
-
-_totals_lock = threading.Lock()
-_totals: TimingTotals | None = None
 
 
 def process_totals() -> TimingTotals:
     """Process-wide execute totals (a lockable service created on first use)."""
-    global _totals
-    with _totals_lock:
-        if _totals is None:
-            _totals = TimingTotals()
-        return _totals
+    return _process_totals("execute")
 
 
 class ExecuteTimePlugin(Plugin):

@@ -306,6 +306,24 @@ def global_topology(
     return build_topology(parsed, lambda r: patterns[regions[r.instance_id or ""]], default_port)
 
 
+class GlobalTopologyMixin:
+    """Topology and region lookup shared by the Global Database dialects of both engines."""
+
+    TOPOLOGY_SQL: ClassVar[str | None]
+    REGION_SQL: ClassVar[str]
+
+    def query_topology(
+        self, query: AuxQuery, *, host_pattern: str, default_port: int | None
+    ) -> list[HostInfo]:
+        """Global topology; the pattern of each row is chosen by its ``AWS_REGION``."""
+        assert self.TOPOLOGY_SQL is not None
+        return global_topology(query(self.TOPOLOGY_SQL, None), host_pattern, default_port)
+
+    def region_of_instance(self, query: AuxQuery, instance_id: str) -> str | None:
+        """The AWS region of ``instance_id`` in the global cluster."""
+        return _text(_first_value(query(self.REGION_SQL, (instance_id,))))
+
+
 def _port(value: object) -> int | None:
     if isinstance(value, int) and not isinstance(value, bool):
         return value

@@ -9,10 +9,10 @@ from typing import ClassVar
 from awsdb.dialects._base import (
     AuxQuery,
     DatabaseDialect,
+    GlobalTopologyMixin,
     _first_value,
     _text,
     driver_version,
-    global_topology,
     multi_az_topology,
 )
 from awsdb.hosts import HostInfo
@@ -132,7 +132,7 @@ class AuroraMysqlDialect(MysqlDialect):
         return bool(query(AURORA_VERSION_SQL, None))
 
 
-class GlobalAuroraMysqlDialect(AuroraMysqlDialect):
+class GlobalAuroraMysqlDialect(GlobalTopologyMixin, AuroraMysqlDialect):
     """Aurora MySQL Global Database. ``query_topology`` takes ``host_pattern`` in the
     ``region:host-pattern[:port],...`` form."""
 
@@ -156,17 +156,6 @@ class GlobalAuroraMysqlDialect(AuroraMysqlDialect):
             return False
         count = _first_value(query(GLOBAL_STATUS_COUNT_SQL, None))
         return isinstance(count, int) and count > 1
-
-    def query_topology(
-        self, query: AuxQuery, *, host_pattern: str, default_port: int | None
-    ) -> list[HostInfo]:
-        """Global topology; the pattern of each row is chosen by its ``AWS_REGION``."""
-        assert self.TOPOLOGY_SQL is not None
-        return global_topology(query(self.TOPOLOGY_SQL, None), host_pattern, default_port)
-
-    def region_of_instance(self, query: AuxQuery, instance_id: str) -> str | None:
-        """The AWS region of ``instance_id`` in the global cluster."""
-        return _text(_first_value(query(self.REGION_SQL, (instance_id,))))
 
 
 class MultiAzMysqlDialect(MysqlDialect):

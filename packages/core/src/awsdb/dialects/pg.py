@@ -9,10 +9,10 @@ from typing import ClassVar
 from awsdb.dialects._base import (
     AuxQuery,
     DatabaseDialect,
+    GlobalTopologyMixin,
     _first_value,
     _text,
     driver_version,
-    global_topology,
     multi_az_topology,
     truthy,
 )
@@ -150,7 +150,7 @@ class AuroraPgDialect(PgDialect):
         return bool(query(AURORA_REPLICA_STATUS_PROBE_SQL, None))
 
 
-class GlobalAuroraPgDialect(AuroraPgDialect):
+class GlobalAuroraPgDialect(GlobalTopologyMixin, AuroraPgDialect):
     """Aurora PostgreSQL Global Database: topology from ``aurora_global_db_instance_status()``.
 
     ``query_topology`` takes ``host_pattern`` in the ``global_cluster_instance_host_patterns``
@@ -177,17 +177,6 @@ class GlobalAuroraPgDialect(AuroraPgDialect):
         query(GLOBAL_INSTANCE_STATUS_EXISTS_SQL, None)
         count = _first_value(query(GLOBAL_STATUS_COUNT_SQL, None))
         return isinstance(count, int) and count > 1
-
-    def query_topology(
-        self, query: AuxQuery, *, host_pattern: str, default_port: int | None
-    ) -> list[HostInfo]:
-        """Global topology; the pattern of each row is chosen by its ``AWS_REGION``."""
-        assert self.TOPOLOGY_SQL is not None
-        return global_topology(query(self.TOPOLOGY_SQL, None), host_pattern, default_port)
-
-    def region_of_instance(self, query: AuxQuery, instance_id: str) -> str | None:
-        """The AWS region of ``instance_id`` in the global cluster."""
-        return _text(_first_value(query(self.REGION_SQL, (instance_id,))))
 
 
 class MultiAzPgDialect(PgDialect):

@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/bootstrap.sh
+# gRPC (e6data tests) and forked database servers share the pytest process: no gRPC fork hooks
+export GRPC_ENABLE_FORK_SUPPORT=false
 
 echo "== ruff"
 uv run ruff check .

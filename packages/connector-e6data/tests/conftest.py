@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+# gRPC's fork handlers restart its poller thread in a forked child; when the same pytest
+# process later forks database servers (the cluster harness), that thread can kill the child
+# between fork and exec. Tests that run gRPC in-process therefore turn fork support off
+# before grpc is imported.
+os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
 
 import pytest
 

@@ -1,0 +1,76 @@
+"""Keeps tokens, secrets, SAML assertions and IdP bodies out of boto3 / HTTP debug logs.
+
+At DEBUG, botocore logs request parameters (the SAML assertion of AssumeRoleWithSAML),
+response bodies (``SecretString``), the canonical request and signature of a presigned
+token, and urllib3 logs request lines with their query string (Okta's one-time token).
+:class:`ThirdPartyLogGuard` is a logging filter attached to those libraries' loggers while
+the plugins are in use: it removes payloads by shape and known secret values by value
+(through the core's secrets filter). ``release()`` detaches it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Callable
+
+__all__ = ["ThirdPartyLogGuard"]
+
+_PREFIXES = ("botocore", "boto3", "urllib3", "requests", "s3transfer")
+# loggers whose records carry payloads: keep only the first line up to the payload
+_PAYLOAD_LOGGERS = frozenset(
+    {"botocore.endpoint", "botocore.parsers", "botocore.auth", "botocore.awsrequest"}
+)
+_PAYLOAD_MARK = re.compile(
+    r"(with params:|body|headers|CanonicalRequest|StringToSign|Signature|request:|response:)",
+    re.IGNORECASE,
+)
+_QUERY = re.compile(r"\?[^\s\"']*")
+_REDACTED = "[payload redacted by awsdb]"
+
+
+class ThirdPartyLogGuard(logging.Filter):
+    """Redacts the debug records of boto3, botocore, urllib3 and requests."""
+
+    def __init__(self, redact: Callable[[str], str]) -> None:
+        super().__init__()
+        self._redact = redact
+        self._lock = threading.Lock()
+        self._attached: list[logging.Logger] = []
+
+    def attach(self) -> None:
+        """Attach to every existing logger of those libraries (idempotent, cheap to repeat)."""
+        names = [n for n in list(logging.Logger.manager.loggerDict) if n.split(".")[0] in _PREFIXES]
+        with self._lock:
+            for name in [*_PREFIXES, *names]:
+                logger = logging.getLogger(name)
+                if self not in logger.filters:
+                    logger.addFilter(self)
+                    self._attached.append(logger)
+
+    def release(self) -> None:
+        """Detach from every logger."""
+        with self._lock:
+            attached, self._attached = self._attached, []
+        for logger in attached:
+            logger.removeFilter(self)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Redact ``record`` in place; always lets it through."""
+        try:
+            message = record.getMessage()
+        except Exception:
+            message = str(record.msg)
+        if record.name in _PAYLOAD_LOGGERS or record.name.startswith("botocore.parsers"):
+            m = _PAYLOAD_MARK.search(message)
+            if m is not None:
+                message = message[: m.end()] + " " + _REDACTED
+        message = _QUERY.sub("?" + _REDACTED, message)
+        record.msg = self._redact(message)
+        record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self._redact(_QUERY.sub("?" + _REDACTED, record.exc_text))
+        return True

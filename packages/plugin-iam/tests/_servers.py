@@ -102,7 +102,7 @@ class MariaDBTls:
         """Run statements as root."""
         conn = self.root()
         try:
-            cur = conn.cursor()
+            cur = conn.cursor(buffered=True)
             for stmt in statements:
                 cur.execute(stmt)
             conn.commit()
@@ -111,7 +111,9 @@ class MariaDBTls:
 
 
 @contextlib.contextmanager
-def mariadb_tls(cert: Path, key: Path, ca: Path) -> Iterator[MariaDBTls]:
+def mariadb_tls(
+    cert: Path, key: Path, ca: Path, extra_args: tuple[str, ...] = ()
+) -> Iterator[MariaDBTls]:
     """Start MariaDB with ``--ssl-cert``/``--ssl-key``; stop it by PID; delete its files."""
     bins = _mariadb_bins()
     if bins is None:
@@ -163,6 +165,7 @@ def mariadb_tls(cert: Path, key: Path, ca: Path) -> Iterator[MariaDBTls]:
             f"--ssl-cert={tls / cert.name}",
             f"--ssl-key={tls / key.name}",
             f"--ssl-ca={tls / ca.name}",
+            *extra_args,
             *user_args,
         ],
         stdout=log,

@@ -62,12 +62,6 @@ def driver_overrides(
                 "mysql_clear_password plugin, which mysql-connector only uses over TLS; "
                 "remove ssl_disabled (RDS requires TLS for IAM authentication)"
             )
-        if not _truthy(props.get("use_pure", True)):
-            raise ProgrammingError(
-                f"{plugin_code}: IAM tokens on MySQL need mysql-connector's pure-Python "
-                "mode (use_pure=True): the C extension does not send mysql_clear_password "
-                "from a connect argument"
-            )
         overrides["auth_plugin"] = "mysql_clear_password"
     return props.with_overrides(**overrides)
 

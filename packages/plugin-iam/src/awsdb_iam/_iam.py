@@ -45,7 +45,6 @@ def generate_token(
             f"in {target.region}: {type(exc).__name__}: {message}"
         ) from None
     state.remember_secret(token)
-    state.guard_logs()
     return token
 
 
@@ -70,6 +69,7 @@ class IamAuthPlugin(AuthPlugin):
             key += f":{profile}"
 
         def create() -> str:
+            state.guard_logs()
             client = state.clients.client("rds", profile=profile, region=target.region)
             return generate_token(state, "iam", target, user, client)
 

@@ -10,6 +10,7 @@ the plugins are in use: it removes payloads by shape and known secret values by 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import threading
@@ -26,6 +27,17 @@ _PAYLOAD_MARK = re.compile(
     r"(with params:|body|headers|CanonicalRequest|StringToSign|Signature|request:|response:)",
     re.IGNORECASE,
 )
+_LOGGING_MODULES = (
+    "botocore.auth",
+    "botocore.endpoint",
+    "botocore.parsers",
+    "botocore.awsrequest",
+    "botocore.httpsession",
+    "botocore.hooks",
+    "botocore.credentials",
+    "botocore.retryhandler",
+    "urllib3.connectionpool",
+)
 _QUERY = re.compile(r"\?[^\s\"']*")
 _REDACTED = "[payload redacted by awsdb]"
 
@@ -40,7 +52,13 @@ class ThirdPartyLogGuard(logging.Filter):
         self._attached: list[logging.Logger] = []
 
     def attach(self) -> None:
-        """Attach to every existing logger of those libraries (idempotent, cheap to repeat)."""
+        """Attach to every logger of those libraries (idempotent; called before each AWS or
+        IdP call that handles a secret, so loggers created since are covered too)."""
+        import importlib
+
+        for module in _LOGGING_MODULES:  # their loggers must exist to carry the filter
+            with contextlib.suppress(ImportError):
+                importlib.import_module(module)
         names = [n for n in list(logging.Logger.manager.loggerDict) if n.split(".")[0] in _PREFIXES]
         with self._lock:
             for name in [*_PREFIXES, *names]:

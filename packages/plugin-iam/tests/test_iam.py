@@ -248,3 +248,38 @@ def test_real_postgresql_login_with_the_exact_token(
             assert conn.execute("SELECT 1").fetchone() == (1,)
         stats = awsdb_iam.cache_stats()["iam_tokens"]
         assert (stats.created, stats.invalidated) == (2, 1)
+
+
+def test_global_writer_region_from_describe_global_clusters(
+    moto_endpoint: str, monkeypatch: pytest.MonkeyPatch, frozen_clock: Any
+) -> None:
+    import boto3
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ENDPOINT_URL_RDS", moto_endpoint)
+    east = boto3.client("rds", region_name="us-east-1", endpoint_url=moto_endpoint)
+    west = boto3.client("rds", region_name="eu-west-2", endpoint_url=moto_endpoint)
+    east.create_global_cluster(GlobalClusterIdentifier="gapp", Engine="aurora-postgresql")
+    west.create_db_cluster(
+        DBClusterIdentifier="gapp-eu",
+        Engine="aurora-postgresql",
+        GlobalClusterIdentifier="gapp",
+        MasterUsername="admin",
+        MasterUserPassword="admin-pass-1",
+    )
+    host = "gapp.global-c9abc.global.rds.amazonaws.com"
+    driver = FakeDriver()
+    for _ in range(3):
+        _connect(driver, host=host).close()
+    sent = driver.calls.last("connect").kwargs
+    assert sent["password"] == expected_token(host, 5432, "app_iam", "eu-west-2")
+    assert awsdb_iam.cache_stats()["iam_tokens"].created == 1
+
+
+def test_global_writer_without_region_is_a_clear_error(
+    moto_endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ENDPOINT_URL_RDS", moto_endpoint)
+    with pytest.raises(awsdb_iam.AwsAuthError, match="set iam_region"):
+        _connect(FakeDriver(), host="nope.global-c9abc.global.rds.amazonaws.com")

@@ -89,6 +89,8 @@ def _global_writer_region(host: str, props: Properties, state: AuthState, plugin
                 f"({type(exc).__name__}); set iam_region"
             ) from None
         for cluster in reply.get("GlobalClusters", []):
+            if cluster.get("GlobalClusterIdentifier") != global_id:
+                continue  # an API that ignores the filter must not pick another cluster
             for member in cluster.get("GlobalClusterMembers", []):
                 if member.get("IsWriter"):
                     m = _RDS_ARN.match(str(member.get("DBClusterArn", "")))

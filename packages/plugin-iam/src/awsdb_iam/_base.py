@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from awsdb import Plugin
+from awsdb import Plugin, hookimpl
 from awsdb.errors import ProgrammingError
 from awsdb_iam._state import AuthState, auth_state
 
@@ -75,12 +75,14 @@ class AuthPlugin(Plugin):
     def __repr__(self) -> str:
         return f"{type(self).__name__}(code={self.code!r})"
 
+    @hookimpl
     def connect(
         self, host: HostInfo, props: Properties, is_initial: bool, call_next: CallNext
     ) -> Any:
         """Open the connection with a (cached) token as password."""
         return self._open(host, props, is_initial, call_next)
 
+    @hookimpl
     def force_connect(
         self, host: HostInfo, props: Properties, is_initial: bool, call_next: CallNext
     ) -> Any:

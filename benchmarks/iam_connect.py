@@ -12,7 +12,11 @@ is the median over rounds):
   ``iam`` token miss (sessions and clients reused, the token presigned again) and ``iam``
   cold (fresh process state: new boto3 session, client and token);
 - ``import boto3`` + first client in a fresh interpreter (paid once by the first IAM
-  connect of a process; awsdb_iam never imports boto3 at import).
+  connect of a process; awsdb_iam never imports boto3 at import);
+- when the published AWS Advanced Python Wrapper is importable (a test-only peer:
+  ``bash benchmarks/run_iam_vs_aws_wrapper.sh``), its ``iam`` plugin on the same server in
+  the same rounds, and both wrappers' token generations and boto3 sessions for 1,000
+  connects.
 
 Static fake credentials and a frozen signing clock make the token deterministic, so the
 role's password can be set to it; signing costs the same as with real credentials.
@@ -46,7 +50,9 @@ os.environ.update(
     AWS_SHARED_CREDENTIALS_FILE="/dev/null",
 )
 
+import boto3.session  # noqa: E402
 import botocore.auth  # noqa: E402
+import botocore.signers  # noqa: E402
 import psycopg  # noqa: E402
 
 import awsdb  # noqa: E402
@@ -57,6 +63,43 @@ from awsdb_testing.fake_driver import FakeDriver  # noqa: E402
 
 FROZEN = datetime.datetime(2026, 12, 1, 12, 0, 0, tzinfo=datetime.UTC)
 HOST = "db.cluster-c9abc.us-east-1.rds.amazonaws.com"
+
+
+class _Counts:
+    """Counts presigned tokens and boto3 sessions, whoever makes them."""
+
+    tokens = 0
+    sessions = 0
+
+    @classmethod
+    def install(cls) -> None:
+        sign = botocore.signers.generate_db_auth_token
+        init = boto3.session.Session.__init__
+
+        def counted_sign(*a: Any, **k: Any) -> Any:
+            cls.tokens += 1
+            return sign(*a, **k)
+
+        def counted_init(self: Any, *a: Any, **k: Any) -> None:
+            cls.sessions += 1
+            init(self, *a, **k)
+
+        botocore.signers.generate_db_auth_token = counted_sign  # bound at client creation
+        boto3.session.Session.__init__ = counted_init  # type: ignore[method-assign]
+
+    @classmethod
+    def take(cls) -> dict[str, int]:
+        counts = {"tokens": cls.tokens, "boto3_sessions": cls.sessions}
+        cls.tokens = cls.sessions = 0
+        return counts
+
+
+def _aws_wrapper() -> Any:
+    try:
+        import aws_advanced_python_wrapper
+    except ImportError:
+        return None
+    return aws_advanced_python_wrapper
 
 
 def _median_interleaved(variants: dict[str, Callable[[], float]], rounds: int) -> dict[str, float]:
@@ -167,9 +210,11 @@ def bench_postgres(rounds: int, n: int = 20) -> dict[str, Any]:
 
             awsdb.release_resources()  # a fresh process state: nothing cached
             node.cluster.install_names()
+            _Counts.take()
             for _ in range(1000):
                 iam()
             generations = awsdb_iam.cache_stats()["iam_tokens"].created
+            counts = {"awsdb": _Counts.take()}
             variants = {
                 "raw_psycopg_password": raw,
                 "raw_psycopg_token_as_password": raw_token,
@@ -178,13 +223,39 @@ def bench_postgres(rounds: int, n: int = 20) -> dict[str, Any]:
                 "awsdb_iam_token_miss": iam_token_miss,
                 "awsdb_iam_cold_state": iam_cold,
             }
+            peer = _aws_wrapper()
+            if peer is not None:
+                peer_dsn = f"host={address} port={node.port} user=iam_bench dbname=app"
+
+                def aws_wrapper_iam() -> None:
+                    peer.AwsWrapperConnection.connect(
+                        psycopg.Connection.connect,
+                        peer_dsn,
+                        plugins="iam",
+                        iam_host=node.name,
+                        iam_region="us-east-1",
+                    ).close()
+
+                aws_wrapper_iam()
+                _Counts.take()
+                for _ in range(999):
+                    aws_wrapper_iam()
+                counts["aws_wrapper_after_its_first_connect"] = _Counts.take()
+                variants["aws_wrapper_iam_warm"] = aws_wrapper_iam
             times = _median_interleaved(
                 {k: (lambda f=f: _per_call_us(f, n) / 1000.0) for k, f in variants.items()},
                 rounds,
             )
     finally:
+        peer = _aws_wrapper()
+        if peer is not None:
+            peer.release_resources()
         node.close()
-    return {"token_generations_for_1000_connects": generations, "connect_close_ms": times}
+    return {
+        "token_generations_for_1000_connects": generations,
+        "counts_for_1000_connects": counts,
+        "connect_close_ms": times,
+    }
 
 
 def bench_first_client() -> float:
@@ -215,6 +286,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=15)
     args = parser.parse_args()
     botocore.auth.get_current_datetime = lambda: FROZEN  # type: ignore[assignment]
+    _Counts.install()
     results: dict[str, Any] = {"cache_hit": bench_cache_hit(args.rounds)}
     awsdb.release_resources()
     results["postgres"] = bench_postgres(args.rounds)
@@ -232,6 +304,8 @@ def main() -> None:
     )
     pg = results["postgres"]
     print(f"token generations for 1,000 connects: {pg['token_generations_for_1000_connects']}")
+    for who, counts in pg["counts_for_1000_connects"].items():
+        print(f"  {who}: {counts}")
     base = pg["connect_close_ms"]["raw_psycopg_password"]
     for name, ms in pg["connect_close_ms"].items():
         print(f"  {name:30s} {ms:7.3f} ms  x{ms / base:.2f}")

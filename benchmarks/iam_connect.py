@@ -166,8 +166,8 @@ def bench_cache_hit(rounds: int, n: int = 20000) -> dict[str, float]:
 
 def bench_postgres(rounds: int, n: int = 20) -> dict[str, Any]:
     """Connect + close latency to a real PostgreSQL, and the 1,000-connect token count."""
-    from _servers import PgAuthNode
-    from conftest import expected_token
+    from _iamtest_servers import PgAuthNode
+    from _iamtest_support import expected_token
 
     node = PgAuthNode.start()
     try:

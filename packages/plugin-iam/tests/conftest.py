@@ -3,7 +3,6 @@ and a PostgreSQL node, all on loopback and started by the tests themselves."""
 
 from __future__ import annotations
 
-import datetime
 import os
 import sys
 from collections.abc import Iterator
@@ -14,22 +13,15 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import awsdb
+from _iamtest_support import ACCESS_KEY, FROZEN, SECRET_KEY, in_ci
 
-ACCESS_KEY = "AKIAIOSFODNN7EXAMPLE"
-SECRET_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
-FROZEN = datetime.datetime(2026, 12, 1, 12, 0, 0, tzinfo=datetime.UTC)
+import awsdb
 
 
 def pytest_configure(config: pytest.Config) -> None:
     """Register the markers when the tests run outside the repository's config."""
     for marker in ("pg: needs PostgreSQL", "mysql: needs MariaDB"):
         config.addinivalue_line("markers", marker)
-
-
-def in_ci() -> bool:
-    """True under CI, where a missing server fails instead of skipping."""
-    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
 @pytest.fixture(autouse=True)
@@ -49,32 +41,12 @@ def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
 
 
 @pytest.fixture
-def frozen_clock(monkeypatch: pytest.MonkeyPatch) -> datetime.datetime:
+def frozen_clock(monkeypatch: pytest.MonkeyPatch) -> Any:
     """Freeze botocore's signing clock, so that a token is a pure function of its inputs."""
     import botocore.auth
 
     monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda: FROZEN)
     return FROZEN
-
-
-def expected_token(host: str, port: int, user: str, region: str, **creds: str) -> str:
-    """The token botocore presigns for these inputs (computed independently of awsdb)."""
-    import boto3
-
-    session = boto3.session.Session(
-        aws_access_key_id=creds.get("access_key", ACCESS_KEY),
-        aws_secret_access_key=creds.get("secret_key", SECRET_KEY),
-        aws_session_token=creds.get("session_token"),
-        region_name=region,
-    )
-    client = session.client("rds")
-    try:
-        token: str = client.generate_db_auth_token(
-            DBHostname=host, Port=port, DBUsername=user, Region=region
-        )
-    finally:
-        client.close()
-    return token
 
 
 @pytest.fixture(scope="session")
@@ -92,9 +64,10 @@ def moto_endpoint() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def pg_node() -> Iterator[Any]:
-    """A single-node emulated Aurora PostgreSQL whose ``iam_*`` roles need a password."""
-    from _servers import PgAuthNode
+def pg_node(awsdb_leak_check: None) -> Iterator[Any]:
+    """A single-node emulated Aurora PostgreSQL whose test roles need a password (stopped
+    before the harness's session leak check runs)."""
+    from _iamtest_servers import PgAuthNode
 
     try:
         node = PgAuthNode.start()
@@ -111,7 +84,7 @@ def pg_node() -> Iterator[Any]:
 @pytest.fixture(scope="session")
 def idp_certs(tmp_path_factory: pytest.TempPathFactory) -> Any:
     """A CA and a server certificate for 127.0.0.1 (and an untrusted second CA)."""
-    from _certs import make_certs
+    from _iamtest_certs import make_certs
 
     return make_certs(tmp_path_factory.mktemp("idp-certs"))
 
@@ -119,7 +92,7 @@ def idp_certs(tmp_path_factory: pytest.TempPathFactory) -> Any:
 @pytest.fixture
 def idp(idp_certs: Any) -> Iterator[Any]:
     """The loopback identity provider (ADFS and Okta endpoints over TLS)."""
-    from _idp import IdentityProvider
+    from _iamtest_idp import IdentityProvider
 
     with IdentityProvider(idp_certs.server_cert, idp_certs.server_key) as server:
         yield server

@@ -7,7 +7,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from conftest import expected_token
+from _iamtest_support import expected_token
 
 from awsdb_testing.conformance import PluginConformance, RealTarget
 

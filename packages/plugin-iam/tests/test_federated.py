@@ -7,74 +7,32 @@ from typing import Any
 
 import psycopg
 import pytest
-from _idp import (
+from _iamtest_idp import (
     ADFS_PASSWORD,
     ADFS_USER,
     BODY_MARKER,
-    IDP_ARN,
     OKTA_APP,
     OKTA_PASSWORD,
     OKTA_USER,
-    ROLE_ARN,
 )
-from conftest import expected_token
+from _iamtest_support import (
+    HOST,
+    expected_token,
+)
+from _iamtest_support import (
+    adfs_props as _adfs_props,
+)
+from _iamtest_support import (
+    assumed_role_credentials as _assumed_role_credentials,
+)
+from _iamtest_support import (
+    okta_props as _okta_props,
+)
 
 import awsdb
 import awsdb_iam
 from awsdb.errors import ProgrammingError
 from awsdb_testing.fake_driver import FakeDriver
-
-HOST = "db.cluster-c9abc.us-east-1.rds.amazonaws.com"
-
-
-def _adfs_props(idp: Any, certs: Any, moto: str, **kw: Any) -> dict[str, Any]:
-    props: dict[str, Any] = {
-        "host": HOST,
-        "port": 5432,
-        "plugins": "federated_auth",
-        "idp_endpoint": idp.endpoint,
-        "idp_port": idp.port,
-        "idp_username": ADFS_USER,
-        "idp_password": ADFS_PASSWORD,
-        "iam_role_arn": ROLE_ARN,
-        "iam_idp_arn": IDP_ARN,
-        "db_user": "iam_fed",
-        "user": "ignored-user",
-        "idp_ca_bundle": str(certs.ca_cert),
-        "sts_endpoint": moto,
-        "http_request_connect_timeout": 10,
-    }
-    props.update(kw)
-    return props
-
-
-def _okta_props(idp: Any, certs: Any, moto: str, **kw: Any) -> dict[str, Any]:
-    props = _adfs_props(
-        idp,
-        certs,
-        moto,
-        plugins="okta",
-        idp_username=OKTA_USER,
-        idp_password=OKTA_PASSWORD,
-        app_id=OKTA_APP,
-        idp_endpoint=f"{idp.endpoint}:{idp.port}",
-    )
-    props.pop("idp_port")
-    props.update(kw)
-    return props
-
-
-def _assumed_role_credentials() -> dict[str, str]:
-    """The temporary credentials moto's STS handed out last (moto runs in this process)."""
-    from moto.backends import get_backend
-
-    backend = get_backend("sts")["123456789012"]["global"]
-    role = backend.assumed_roles[-1]
-    return {
-        "access_key": role.access_key_id,
-        "secret_key": role.secret_access_key,
-        "session_token": role.session_token,
-    }
 
 
 def test_adfs_form_login_sts_and_token(

@@ -8,14 +8,12 @@ from typing import Any
 
 import psycopg
 import pytest
-from conftest import expected_token
+from _iamtest_support import HOST, expected_token
 
 import awsdb
 import awsdb_iam
 from awsdb.errors import ProgrammingError
 from awsdb_testing.fake_driver import FakeDriver
-
-HOST = "db.cluster-c9abc.us-east-1.rds.amazonaws.com"
 
 
 def _connect(driver: FakeDriver, **kw: Any) -> Any:
@@ -185,7 +183,7 @@ def test_missing_credentials_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -
         _connect(FakeDriver())
 
 
-def test_import_starts_nothing_and_repr_shows_no_token() -> None:
+def test_repr_shows_no_token() -> None:
     driver = FakeDriver()
     conn = _connect(driver)
     token = driver.calls.last("connect").kwargs["password"]
@@ -283,3 +281,16 @@ def test_global_writer_without_region_is_a_clear_error(
     monkeypatch.setenv("AWS_ENDPOINT_URL_RDS", moto_endpoint)
     with pytest.raises(awsdb_iam.AwsAuthError, match="set iam_region"):
         _connect(FakeDriver(), host="nope.global-c9abc.global.rds.amazonaws.com")
+
+
+def test_import_imports_neither_boto3_nor_requests_and_starts_no_thread() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, threading, awsdb_iam; "
+        "print(sorted(m for m in ('boto3', 'botocore', 'requests') if m in sys.modules), "
+        "threading.active_count())"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["[]", "1"]

@@ -27,7 +27,7 @@ from typing import Any
 
 import mysql.connector
 import pytest
-from conftest import expected_token, in_ci
+from _iamtest_support import expected_token, in_ci
 
 import awsdb
 import awsdb_iam
@@ -42,8 +42,13 @@ PAM_SERVICE = "awsdb-iam-test"
 @pytest.fixture(scope="module")
 def pam_dir() -> Iterator[Path | None]:
     """A PAM service whose check script records what it received (root only)."""
+    has_pam_plugin = any(Path("/usr/lib").glob("**/plugin/auth_pam.so"))
+    has_pam_exec = any(Path("/").glob("*lib*/**/security/pam_exec.so"))
     if os.geteuid() != 0 or not Path("/etc/pam.d").is_dir():
-        yield None
+        yield None  # installing a PAM service needs root
+        return
+    if not (has_pam_plugin and has_pam_exec):
+        yield None  # MariaDB's auth_pam or pam_exec is not installed
         return
     base = Path(tempfile.mkdtemp(prefix="awsdb-iam-pam-"))
     base.chmod(0o755)
@@ -69,7 +74,7 @@ def pam_dir() -> Iterator[Path | None]:
 @pytest.fixture(scope="module")
 def mariadb(idp_certs: Any, pam_dir: Path | None) -> Iterator[Any]:
     """MariaDB with TLS (and the PAM plugin when root) on 127.0.0.1."""
-    from _servers import mariadb_tls
+    from _iamtest_servers import mariadb_tls
 
     extra = ("--plugin-load-add=auth_pam.so", "--pam-use-cleartext-plugin=ON") if pam_dir else ()
     try:
@@ -194,7 +199,7 @@ def test_cleartext_through_pam(
     named: Any, pam_dir: Path | None, idp_certs: Any, frozen_clock: Any
 ) -> None:
     if pam_dir is None:
-        pytest.skip("installing a PAM service needs root")
+        pytest.skip("needs root, MariaDB's auth_pam and pam_exec")
     token = expected_token(NAME, named.port, "iam_pam", "us-east-1")
     named.run(
         "DROP USER IF EXISTS 'iam_pam'@'%'",
@@ -228,7 +233,7 @@ def test_pam_cuts_long_tokens(
 ) -> None:
     """Why PAM is no stand-in for RDS with temporary credentials: it keeps 511 bytes."""
     if pam_dir is None:
-        pytest.skip("installing a PAM service needs root")
+        pytest.skip("needs root, MariaDB's auth_pam and pam_exec")
     monkeypatch.setenv("AWS_SESSION_TOKEN", SESSION_TOKEN)
     token = expected_token(NAME, named.port, "iam_pam", "us-east-1", session_token=SESSION_TOKEN)
     named.run(

@@ -10,14 +10,15 @@ import uuid
 from typing import Any
 
 import pytest
-from _idp import ADFS_PASSWORD, BODY_MARKER, OKTA_PASSWORD
-from test_federated import _adfs_props, _assumed_role_credentials, _okta_props
-from test_secrets import _secret
+from _iamtest_idp import ADFS_PASSWORD, BODY_MARKER, OKTA_PASSWORD
+from _iamtest_support import HOST
+from _iamtest_support import adfs_props as _adfs_props
+from _iamtest_support import assumed_role_credentials as _assumed_role_credentials
+from _iamtest_support import make_secret as _secret
+from _iamtest_support import okta_props as _okta_props
 
 import awsdb
 from awsdb_testing.fake_driver import FakeDriver
-
-HOST = "db.cluster-c9abc.us-east-1.rds.amazonaws.com"
 
 
 @pytest.fixture
@@ -89,7 +90,7 @@ def test_federation_secrets_not_in_debug_logs(
     awsdb.connect(driver.connect, **make(idp, idp_certs, moto_endpoint)).close()
     token = driver.calls.last("connect").kwargs["password"]
     creds = _assumed_role_credentials()
-    from _idp import saml_response
+    from _iamtest_idp import saml_response
 
     assertion = saml_response("alice-adfs" if flow == "adfs" else "alice-okta")
     secrets = [

@@ -6,32 +6,18 @@ from __future__ import annotations
 import json
 import threading
 import time
-import uuid
 from typing import Any
 
 import psycopg
 import pytest
+from _iamtest_support import HOST
+from _iamtest_support import make_secret as _secret
+from _iamtest_support import secrets_client as _sm
 
 import awsdb
 import awsdb_iam
 from awsdb.errors import ProgrammingError
 from awsdb_testing.fake_driver import FakeDriver
-
-HOST = "db.cluster-c9abc.us-east-1.rds.amazonaws.com"
-
-
-def _sm(endpoint: str, region: str = "us-east-1") -> Any:
-    import boto3
-
-    return boto3.client("secretsmanager", region_name=region, endpoint_url=endpoint)
-
-
-def _secret(endpoint: str, value: dict[str, Any], region: str = "us-east-1") -> str:
-    """A new secret; returns its ARN."""
-    reply = _sm(endpoint, region).create_secret(
-        Name=f"db/{uuid.uuid4().hex}", SecretString=json.dumps(value)
-    )
-    return str(reply["ARN"])
 
 
 def _connect(target: Any, endpoint: str, secret_id: str, **kw: Any) -> Any:

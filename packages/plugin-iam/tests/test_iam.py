@@ -294,3 +294,29 @@ def test_import_imports_neither_boto3_nor_requests_and_starts_no_thread() -> Non
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["[]", "1"]
+
+
+def test_aws_profile_signs_with_the_profile_credentials(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any, frozen_clock: Any
+) -> None:
+    creds = tmp_path / "credentials"
+    creds.write_text(
+        "[dbteam]\naws_access_key_id = AKIAPROFILEEXAMPLE01\n"
+        "aws_secret_access_key = profileSecretKeyEXAMPLE0123456789abcdefg\n"
+    )
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(creds))
+    driver = FakeDriver()
+    _connect(driver, aws_profile="dbteam").close()
+    _connect(driver).close()  # the default chain: another cache key, another token
+    profile_token, default_token = (c.kwargs["password"] for c in driver.calls.of("connect"))
+    assert profile_token == expected_token(
+        HOST,
+        5432,
+        "app_iam",
+        "us-east-1",
+        access_key="AKIAPROFILEEXAMPLE01",
+        secret_key="profileSecretKeyEXAMPLE0123456789abcdefg",
+    )
+    assert default_token == expected_token(HOST, 5432, "app_iam", "us-east-1")
+    with pytest.raises(awsdb_iam.AwsAuthError, match="ProfileNotFound"):
+        _connect(FakeDriver(), aws_profile="missing")

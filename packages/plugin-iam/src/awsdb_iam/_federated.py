@@ -95,8 +95,13 @@ class _FederatedPlugin(AuthPlugin):
         def create() -> str:
             assertion = self.fetch_assertion(props, state)
             creds = assume_role_with_saml(state, props, target.region, assertion, code)
-            client = state.clients.client_for("rds", target.region, creds)
-            return generate_token(state, code, target, db_user, client)
+            return generate_token(
+                state,
+                code,
+                target,
+                db_user,
+                lambda: state.clients.client_for("rds", target.region, creds),
+            )
 
         return db_user, key, int(props.get(IAM_TOKEN_EXPIRATION)), create
 

@@ -9,7 +9,7 @@ in a token window generate one token.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from awsdb.errors import ProgrammingError
 from awsdb_iam._base import AuthPlugin
@@ -30,12 +30,14 @@ def generate_token(
     plugin_code: str,
     target: TokenTarget,
     user: str,
-    client: object,
+    make_client: Callable[[], Any],
 ) -> str:
-    """Presign an RDS IAM token with ``client`` (an ``rds`` boto3 client); remember it as a
-    secret for log redaction. Errors name the cause, never credentials."""
+    """Presign an RDS IAM token with the ``rds`` client ``make_client()`` returns (a shared
+    one); remember the token as a secret for log redaction. Errors (no credentials, an
+    unknown profile) name the cause, never credentials."""
+    state.guard_logs()  # before botocore logs the canonical request and the signature
     try:
-        token: str = client.generate_db_auth_token(  # type: ignore[attr-defined]
+        token: str = make_client().generate_db_auth_token(
             DBHostname=target.host, Port=target.port, DBUsername=user, Region=target.region
         )
     except Exception as exc:
@@ -69,8 +71,12 @@ class IamAuthPlugin(AuthPlugin):
             key += f":{profile}"
 
         def create() -> str:
-            state.guard_logs()
-            client = state.clients.client("rds", profile=profile, region=target.region)
-            return generate_token(state, "iam", target, user, client)
+            return generate_token(
+                state,
+                "iam",
+                target,
+                user,
+                lambda: state.clients.client("rds", profile=profile, region=target.region),
+            )
 
         return None, key, int(props.get(IAM_EXPIRATION)), create

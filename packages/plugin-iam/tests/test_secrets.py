@@ -122,15 +122,34 @@ def test_rotation_window_is_bridged_by_the_pending_version(moto_endpoint: str) -
 
 
 def test_retry_gives_up_after_the_timeout_with_the_driver_error(moto_endpoint: str) -> None:
+    from awsdb._service import get_services
+    from awsdb_iam._state import auth_state
+
     arn = _secret(moto_endpoint, {"username": "u", "password": "never-right"})
+    client = auth_state(get_services()).clients.client(
+        "secretsmanager", region="us-east-1", endpoint=moto_endpoint
+    )
+    original = client.get_secret_value
+    stages: list[str] = []
+
+    def counted(**kw: Any) -> Any:
+        stages.append(kw.get("VersionStage", "AWSCURRENT"))
+        return original(**kw)
+
+    client.get_secret_value = counted
     driver = FakeDriver()
     driver.script.login_failure(times=None)
-    started = time.monotonic()
     with pytest.raises(Exception, match="password authentication failed") as info:
-        _connect(driver.connect, moto_endpoint, arn, secrets_manager_retry_timeout_sec=0.5)
-    assert time.monotonic() - started < 30  # bounded (not a timing claim: just not forever)
+        _connect(driver.connect, moto_endpoint, arn, secrets_manager_retry_timeout_sec=0)
     assert "never-right" not in str(info.value)
     assert driver.calls.count("connect") == 1  # the same secret is never retried
+    # timeout 0: the cached fetch, then one round (AWSCURRENT again, AWSPENDING), no more
+    assert stages == ["AWSCURRENT", "AWSCURRENT", "AWSPENDING"]
+    assert awsdb_iam.cache_stats()["secrets"].invalidated == 1
+    stages.clear()
+    with pytest.raises(Exception, match="password authentication failed"):
+        _connect(driver.connect, moto_endpoint, arn, secrets_manager_retry_timeout_sec=3)
+    assert len(stages) > 3  # kept fetching with a backoff until the timeout, then gave up
 
 
 def test_stale_secret_is_served_while_one_caller_refreshes(moto_endpoint: str) -> None:

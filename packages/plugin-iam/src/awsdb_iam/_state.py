@@ -7,6 +7,7 @@ caches and the log guard. It is created on first use (never at import) and relea
 
 from __future__ import annotations
 
+import functools
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -59,7 +60,9 @@ class AuthState:
         self.log_guard.release()
 
 
+@functools.cache
 def _stash_key() -> Any:
+    """The one key of this state in the stash (made once: keys may compare by identity)."""
     import importlib
 
     return importlib.import_module("awsdb.stash").StashKey("awsdb_iam.state")

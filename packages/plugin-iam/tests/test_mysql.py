@@ -251,3 +251,46 @@ def test_pam_cuts_long_tokens(
             **_tls(idp_certs),
         )
     assert (pam_dir / "received").read_text() == token[:511]
+
+
+def test_token_not_in_the_connectors_debug_log(
+    named: Any,
+    pam_dir: Path | None,
+    idp_certs: Any,
+    frozen_clock: Any,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """When the server switches the client to mysql_clear_password (PAM, like RDS; here
+    because the user chose another initial auth_plugin), mysql-connector logs its response —
+    the token — at DEBUG; the plugin's log guard redacts it."""
+    import logging
+
+    if pam_dir is None:
+        pytest.skip("needs root, MariaDB's auth_pam and pam_exec")
+    token = expected_token(NAME, named.port, "iam_pam", "us-east-1")  # the test's own signing
+    named.run(
+        "DROP USER IF EXISTS 'iam_pam'@'%'",
+        f"CREATE USER 'iam_pam'@'%' IDENTIFIED VIA pam USING '{PAM_SERVICE}'",
+    )
+    (pam_dir / "expected").write_text(token)
+    caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="mysql.connector")
+    caplog.set_level(logging.DEBUG, logger="botocore")
+    awsdb.connect(
+        mysql.connector.connect,
+        host=NAME,
+        port=named.port,
+        user="iam_pam",
+        plugins="iam",
+        auth_plugin="mysql_native_password",
+        **_tls(idp_certs),
+    ).close()
+    requests = [
+        r.getMessage()
+        for r in caplog.records
+        if r.name.startswith("mysql.connector") and "# request" in r.getMessage()
+    ]
+    assert requests  # the connector did log its cleartext response ...
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    assert token not in text  # ... without the token
+    assert token.split("X-Amz-Signature=")[1] not in text

@@ -1,8 +1,10 @@
-"""Keeps tokens, secrets, SAML assertions and IdP bodies out of boto3 / HTTP debug logs.
+"""Keeps tokens, secrets, SAML assertions and IdP bodies out of boto3 / HTTP / driver
+debug logs.
 
 At DEBUG, botocore logs request parameters (the SAML assertion of AssumeRoleWithSAML),
 response bodies (``SecretString``), the canonical request and signature of a presigned
-token, and urllib3 logs request lines with their query string (Okta's one-time token).
+token, urllib3 logs request lines with their query string (Okta's one-time token) and
+mysql-connector logs its ``mysql_clear_password`` response (the token).
 :class:`ThirdPartyLogGuard` is a logging filter attached to those libraries' loggers while
 the plugins are in use: it removes payloads by shape and known secret values by value
 (through the core's secrets filter). ``release()`` detaches it.
@@ -18,7 +20,8 @@ from collections.abc import Callable
 
 __all__ = ["ThirdPartyLogGuard"]
 
-_PREFIXES = ("botocore", "boto3", "urllib3", "requests", "s3transfer")
+_PREFIXES = ("botocore", "boto3", "urllib3", "requests", "s3transfer", "mysql")
+_URL_LOGGERS = ("urllib3", "requests")  # request lines: their query strings are removed
 # loggers whose records carry payloads: keep only the first line up to the payload
 _PAYLOAD_LOGGERS = frozenset(
     {"botocore.endpoint", "botocore.parsers", "botocore.auth", "botocore.awsrequest"}
@@ -37,6 +40,7 @@ _LOGGING_MODULES = (
     "botocore.credentials",
     "botocore.retryhandler",
     "urllib3.connectionpool",
+    "mysql.connector",
 )
 _QUERY = re.compile(r"\?[^\s\"']*")
 _REDACTED = "[payload redacted by awsdb]"
@@ -84,11 +88,14 @@ class ThirdPartyLogGuard(logging.Filter):
             m = _PAYLOAD_MARK.search(message)
             if m is not None:
                 message = message[: m.end()] + " " + _REDACTED
-        message = _QUERY.sub("?" + _REDACTED, message)
+        url_logger = record.name.startswith(_URL_LOGGERS)
+        if url_logger:
+            message = _QUERY.sub("?" + _REDACTED, message)
         record.msg = self._redact(message)
         record.args = None
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
-            record.exc_text = self._redact(_QUERY.sub("?" + _REDACTED, record.exc_text))
+            text = _QUERY.sub("?" + _REDACTED, record.exc_text) if url_logger else record.exc_text
+            record.exc_text = self._redact(text)
         return True

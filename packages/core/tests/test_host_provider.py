@@ -82,10 +82,11 @@ def test_parse_host_list(
 @pytest.mark.parametrize(
     ("hosts", "ports", "fragment"),
     [
-        ("a,,b", None, "comma-separated"),
+        ("a,,b", None, r"'host'.*empty entry"),
         ("a,b,c", "1,2", "one per host"),
-        ("a", "x", "not an integer"),
-        ("a", "70000", "not an integer"),
+        ("a", "x", "from 1 to 65535"),
+        ("a", "70000", "from 1 to 65535"),
+        ("", None, r"'host'.*empty entry"),
     ],
 )
 def test_parse_host_list_errors(hosts: str, ports: str, fragment: str) -> None:

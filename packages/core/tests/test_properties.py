@@ -552,3 +552,43 @@ def test_properties_equality_and_mapping_protocol(reg: PropertyRegistry) -> None
     assert a.registry is reg
     with pytest.raises(TypeError):
         hash(a)
+
+
+@pytest.mark.parametrize("host", ["a,,b", "a,b,", ",a", " , ", "a, ,b"])
+def test_hosts_rejects_empty_entries(reg: PropertyRegistry, host: str) -> None:
+    props = Properties.parse(None, {"host": host}, reg)
+    with pytest.raises(ProgrammingError, match=r"'host'.*empty"):
+        props.hosts()
+
+
+@pytest.mark.parametrize(
+    ("host", "port"),
+    [
+        ("h", None),
+        ("h1,h2", "5432"),
+        ("h1, h2", "5432,5433"),
+        ("h1,h2", ",5433"),
+        ("::1,h2", ","),
+        ("a,,b", None),
+        ("a,b,", "1"),
+        ("h1,h2,h3", "1,2"),
+        ("h", "abc"),
+        ("h", "0"),
+        ("h", 70000),
+    ],
+)
+def test_hosts_agrees_with_parse_host_list(reg: PropertyRegistry, host: str, port: Any) -> None:
+    """``Properties.hosts()`` and ``parse_host_list`` are one parser: same pairs, same errors."""
+    from awsdb.host_provider import parse_host_list
+
+    given = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
+    props = Properties.parse(None, given, reg)
+    try:
+        from_props: object = props.hosts()
+    except ProgrammingError as exc:
+        from_props = str(exc)
+    try:
+        from_list: object = parse_host_list(host, port, None)
+    except ProgrammingError as exc:
+        from_list = str(exc)
+    assert from_props == from_list

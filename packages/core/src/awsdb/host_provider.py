@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from awsdb.errors import ProgrammingError
 from awsdb.hosts import HostAvailabilityRegistry, HostInfo, HostRole
+from awsdb.properties import split_host_list
 from awsdb.rds import cluster_id_for
 
 if TYPE_CHECKING:
@@ -59,42 +60,12 @@ def parse_host_list(
     hosts: str, ports: str | int | Sequence[int | str] | None, default_port: int | None
 ) -> list[tuple[str, int | None]]:
     """Split a libpq-style host list (``"a,b,c"``) and port list (one port for all, or one
-    per host) into ``(host, port)`` pairs. Empty ports take ``default_port``."""
-    names = [h.strip() for h in hosts.split(",")]
-    if not names or any(not n for n in names):
-        raise ProgrammingError(f"host={hosts!r}: expected a host name or a comma-separated list")
-    if ports is None:
-        port_items: list[str | int] = []
-    elif isinstance(ports, int):
-        port_items = [ports]
-    elif isinstance(ports, str):
-        port_items = [p.strip() for p in ports.split(",")] if ports.strip() else []
-    else:
-        port_items = list(ports)
-    if len(port_items) not in (0, 1, len(names)):
-        raise ProgrammingError(
-            f"port={ports!r}: give one port, or one per host ({len(names)} hosts in {hosts!r})"
-        )
-    parsed_ports = [_port(p, ports) for p in port_items]
-    if not parsed_ports:
-        parsed_ports = [default_port]
-    if len(parsed_ports) == 1:
-        parsed_ports = parsed_ports * len(names)
-    return [
-        (n, p if p is not None else default_port) for n, p in zip(names, parsed_ports, strict=True)
-    ]
+    per host) into ``(host, port)`` pairs. Empty ports take ``default_port``.
 
-
-def _port(value: str | int, whole: object) -> int | None:
-    if isinstance(value, str):
-        if not value:
-            return None
-        if not value.isdigit():
-            raise ProgrammingError(f"port={whole!r}: {value!r} is not an integer in 1..65535")
-        value = int(value)
-    if isinstance(value, bool) or not 0 < value < 65536:
-        raise ProgrammingError(f"port={whole!r}: {value!r} is not an integer in 1..65535")
-    return value
+    The same parser as :meth:`awsdb.properties.Properties.hosts`: an empty host entry
+    (``"a,,b"``) or a bad port is a :class:`~awsdb.errors.ProgrammingError`.
+    """
+    return split_host_list(hosts, ports, default_port)
 
 
 class StaticHostListProvider:

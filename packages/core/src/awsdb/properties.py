@@ -41,6 +41,7 @@ __all__ = [
     "Property",
     "PropertyRegistry",
     "default_registry",
+    "split_host_list",
 ]
 
 T = TypeVar("T")
@@ -612,21 +613,7 @@ class Properties(Mapping[str, object]):
         host = self._raw.get("host")
         if host is None or host == "":
             return []
-        if not isinstance(host, str):
-            raise ProgrammingError(
-                f"invalid value for property 'host': {_show(host, False)} "
-                "(allowed: a host name or a comma-separated list of host names)"
-            )
-        names = [h.strip() for h in host.split(",")]
-        ports = _parse_ports(self._raw.get("port"))
-        if len(ports) == 1:
-            ports = ports * len(names)
-        elif len(ports) != len(names):
-            raise ProgrammingError(
-                f"invalid value for property 'port': {_show(self._raw.get('port'), False)} "
-                f"(allowed: one port, or one per host: {len(names)} hosts are given)"
-            )
-        return list(zip(names, ports, strict=True))
+        return split_host_list(host, self._raw.get("port"))
 
     def redacted(self) -> dict[str, object]:
         """Every key with secret values replaced by ``'***'``."""
@@ -671,13 +658,50 @@ def _merge(
             target[name] = value
 
 
+def split_host_list(
+    host: object, port: object, default_port: int | None = None
+) -> list[tuple[str, int | None]]:
+    """Split a libpq-style ``host`` list (``"a,b,c"``) and ``port`` list into pairs.
+
+    The one parser of host lists: :meth:`Properties.hosts` and
+    :func:`awsdb.host_provider.parse_host_list` both use it. Entries are trimmed; an empty
+    host entry (``"a,,b"``, a leading or trailing comma) is a :class:`ProgrammingError`.
+    ``port`` is ``None``, an integer, a comma-separated string or a sequence of integers or
+    strings: one port applies to every host, otherwise there is one per host. An empty port
+    entry (or no port) means ``default_port``.
+    """
+    if not isinstance(host, str):
+        raise ProgrammingError(
+            f"invalid value for property 'host': {_show(host, False)} "
+            "(allowed: a host name or a comma-separated list of host names)"
+        )
+    names = [h.strip() for h in host.split(",")]
+    for position, name in enumerate(names, start=1):
+        if not name:
+            raise ProgrammingError(
+                f"invalid value for property 'host': {_show(host, False)} has an empty entry "
+                f"(entry {position} of {len(names)}; allowed: host names separated by single "
+                "commas, without a leading or trailing comma)"
+            )
+    ports = _parse_ports(port)
+    if len(ports) == 1:
+        ports = ports * len(names)
+    elif len(ports) != len(names):
+        raise ProgrammingError(
+            f"invalid value for property 'port': {_show(port, False)} "
+            f"(allowed: one port, or one per host: {len(names)} hosts are given)"
+        )
+    return [(n, p if p is not None else default_port) for n, p in zip(names, ports, strict=True)]
+
+
 def _parse_ports(port: object) -> list[int | None]:
     if port is None:
         return [None]
-    if isinstance(port, int) and not isinstance(port, bool):
-        entries: list[object] = [port]
-    elif isinstance(port, str):
+    entries: list[object]
+    if isinstance(port, str):
         entries = [p.strip() for p in port.split(",")]
+    elif isinstance(port, list | tuple):
+        entries = list(port) if port else [""]
     else:
         entries = [port]
     out: list[int | None] = []

@@ -27,3 +27,4 @@ run_alone awsdb-connector-e6data "[engine,awsdb,test]" "$PWD/packages/connector-
 run_alone awsdb-testing "" "$PWD/packages/testing/tests"
 run_alone awsdb-plugin-example "[test]" "$PWD/examples/awsdb-plugin-example/tests"
 run_alone awsdb-plugin-iam "[test]" "$PWD/packages/plugin-iam/tests"
+run_alone awsdb-plugin-bluegreen "[test]" "$PWD/packages/plugin-bluegreen/tests"

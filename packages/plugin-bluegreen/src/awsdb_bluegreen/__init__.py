@@ -1,0 +1,52 @@
+"""awsdb blue/green switchover support.
+
+The pieces the ``bg`` plugin is built from: the phases of an RDS blue/green deployment
+(:class:`Phase`, parsed from the metadata status with :func:`parse_phase`), the phase state
+machine with its rollback rules and switchover timer (:class:`PhaseTracker`), and the
+per-phase routing of connects and calls (:func:`route_connect`, :func:`route_call`), which
+match routings on host and port exactly.
+
+The ``bg_*`` connection properties are those of the core's catalogue (owner ``bg``) and are
+announced through ``awsdb_properties``. Importing this package starts nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from awsdb import hookimpl
+from awsdb.properties import Property
+from awsdb_bluegreen._phase import BlueGreenError, Phase, Role, parse_phase, parse_role
+from awsdb_bluegreen._props import PROPERTIES
+from awsdb_bluegreen._routing import (
+    Action,
+    Endpoint,
+    Route,
+    RoutingTable,
+    route_call,
+    route_connect,
+)
+from awsdb_bluegreen._tracker import PhaseTracker
+
+__all__ = [
+    "Action",
+    "BlueGreenError",
+    "Endpoint",
+    "Phase",
+    "PhaseTracker",
+    "Role",
+    "Route",
+    "RoutingTable",
+    "awsdb_properties",
+    "parse_phase",
+    "parse_role",
+    "route_call",
+    "route_connect",
+]
+
+
+@hookimpl
+def awsdb_properties() -> Sequence[Property[Any]]:
+    """Announce the ``bg_*`` properties."""
+    return list(PROPERTIES)

@@ -4,7 +4,8 @@ The pieces the ``bg`` plugin is built from: the phases of an RDS blue/green depl
 (:class:`Phase`, parsed from the metadata status with :func:`parse_phase`), the phase state
 machine with its rollback rules and switchover timer (:class:`PhaseTracker`), and the
 per-phase routing of connects and calls (:func:`route_connect`, :func:`route_call`), which
-match routings on host and port exactly.
+match routings on host and port exactly, and one side's status read from the dialect's
+blue/green metadata (:func:`read_side`).
 
 The ``bg_*`` connection properties are those of the core's catalogue (owner ``bg``) and are
 announced through ``awsdb_properties``. Importing this package starts nothing.
@@ -27,6 +28,7 @@ from awsdb_bluegreen._routing import (
     route_call,
     route_connect,
 )
+from awsdb_bluegreen._status import SideStatus, read_side, side_from_rows
 from awsdb_bluegreen._tracker import PhaseTracker
 
 __all__ = [
@@ -38,11 +40,14 @@ __all__ = [
     "Role",
     "Route",
     "RoutingTable",
+    "SideStatus",
     "awsdb_properties",
     "parse_phase",
     "parse_role",
+    "read_side",
     "route_call",
     "route_connect",
+    "side_from_rows",
 ]
 
 

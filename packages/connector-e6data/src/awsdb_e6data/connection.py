@@ -49,12 +49,17 @@ class Connection:
 
     Keyword-only extras: ``rpc_timeout`` (deadline of short RPCs, s), ``execute_timeout``
     (deadline of prepare/execute, s; defaults to ``grpc_options['grpc_prepare_timeout']`` or
-    600), ``resume_timeout`` (s), ``resume_poll_interval`` (first poll interval, s, with
-    backoff), ``strategy_order`` (probe order), ``max_retries`` (transparent retries of a
-    statement that was not admitted), ``escape_style`` (``'standard'`` or ``'hive'``),
+    :attr:`DEFAULT_EXECUTE_TIMEOUT`, 300 s), ``clear_timeout`` (deadline of the
+    best-effort release of a finished, failed or cancelled query on the engine, s),
+    ``resume_timeout`` (s), ``resume_poll_interval`` (first poll interval, s, with backoff),
+    ``strategy_order`` (probe order), ``max_retries`` (transparent retries of a statement
+    that was not admitted), ``escape_style`` (``'standard'`` or ``'hive'``),
     ``ssl_target_name_override``, ``ssl_client_cert`` / ``ssl_client_key`` (mTLS),
     ``prefetch`` (request the next result batch while the current one is decoded).
     """
+
+    DEFAULT_EXECUTE_TIMEOUT = 300.0
+    """Default deadline of prepare/execute in seconds (a stuck engine blocks at most this)."""
 
     def __init__(
         self,
@@ -82,6 +87,7 @@ class Connection:
         *,
         rpc_timeout: float = 30.0,
         execute_timeout: float | None = None,
+        clear_timeout: float = 5.0,
         resume_timeout: float | None = None,
         resume_poll_interval: float = 0.2,
         strategy_order: Sequence[str] = COLOURS,
@@ -122,12 +128,13 @@ class Connection:
         if ssl_target_name_override:
             self._channel_args.append(("grpc.ssl_target_name_override", ssl_target_name_override))
         self.grpc_prepare_timeout = float(
-            execute_timeout or settings.get("grpc_prepare_timeout") or 600.0
+            execute_timeout or settings.get("grpc_prepare_timeout") or self.DEFAULT_EXECUTE_TIMEOUT
         )
         self.grpc_auto_resume_timeout_seconds = float(
             resume_timeout or settings.get("grpc_auto_resume_timeout_seconds") or 300.0
         )
         self.rpc_timeout = float(rpc_timeout)
+        self.clear_timeout = float(clear_timeout)
         self.resume_poll_interval = float(resume_poll_interval)
         self.max_retries = int(max_retries)
         self._order = order
@@ -189,12 +196,17 @@ class Connection:
         engine_ip: str | None = None,
         timeout: float | None = None,
     ) -> Any:
-        response = self._client().call(
-            name,
-            request,
-            timeout=timeout or self.rpc_timeout,
-            metadata=self._headers(colour, engine_ip),
-        )
+        try:
+            response = self._client().call(
+                name,
+                request,
+                timeout=timeout or self.rpc_timeout,
+                metadata=self._headers(colour, engine_ip),
+            )
+        except Error as exc:
+            if self._closed and not isinstance(exc, InterfaceError):
+                raise InterfaceError(f"{name}: connection closed", rpc=name) from exc
+            raise
         announced = getattr(response, "new_strategy", None) if _has_strategy(response) else None
         if announced and self._state.announce(announced):
             _log.info("engine announced strategy %r for %s:%s", announced, self.host, self.port)
@@ -446,7 +458,7 @@ class Connection:
                 self._recover(exc, colour, session)
                 continue
             except Error:
-                self._release(handle)
+                self._clear_handle(handle)
                 raise
             try:
                 meta = self._call(
@@ -469,7 +481,7 @@ class Connection:
                     rpc=exc.rpc,
                 ) from exc
             except Error:
-                self._release(handle)
+                self._clear_handle(handle)
                 raise
         assert last is not None
         raise last
@@ -532,6 +544,10 @@ class Connection:
                 response = pending.result()
             except (StrategyMismatchError, SessionExpiredError) as exc:
                 raise self._lost(handle, "getNextResultBatch", exc) from exc
+            except Error as exc:
+                if self._closed and not isinstance(exc, InterfaceError):
+                    raise InterfaceError("getNextResultBatch: connection closed") from exc
+                raise
             if response.HasField("new_strategy"):
                 self._state.announce(response.new_strategy)
             return bytes(response.resultBatch)
@@ -552,7 +568,7 @@ class Connection:
                 ),
                 colour=handle.colour,
                 engine_ip=handle.engine_ip,
-                timeout=min(self.rpc_timeout, 5.0),
+                timeout=self.clear_timeout,
             )
         except Error as exc:
             _log.debug("clearOrCancelQuery of %s failed: %s", handle.query_id, exc)

@@ -166,14 +166,12 @@ class Cursor:
         conn = self._conn()
         ncols = len(self._meta.columns)
         try:
-            while True:
-                pending, self._prefetch = self._prefetch, None
-                raw = pending() if pending is not None else conn._next_batch(handle)
-                if conn.prefetch and len(raw) >= _PREFETCH_MIN_BYTES:
-                    self._prefetch = conn._start_next_batch(handle)
-                rows = decode_chunk(raw, ncols) if raw else []
-                if rows or not raw:
-                    break
+            pending, self._prefetch = self._prefetch, None
+            raw = pending() if pending is not None else conn._next_batch(handle)
+            if conn.prefetch and len(raw) >= _PREFETCH_MIN_BYTES:
+                self._prefetch = conn._start_next_batch(handle)
+            # An empty batch or a chunk of size <= 0 is the end of data.
+            rows = decode_chunk(raw, ncols) if raw else []
         except Error:
             self._exhausted = True
             self._drop_prefetch()
@@ -182,6 +180,7 @@ class Cursor:
             raise
         if not rows:
             self._exhausted = True
+            self._drop_prefetch()
             conn._clear_handle(handle)
             self._rows, self._pos = [], 0
             return False
@@ -273,10 +272,12 @@ class Cursor:
                 if self._executing:
                     self._cancel_pending = True
                 return
-        conn._cancel_handle(handle)
-        self._exhausted = True
-        self._drop_prefetch()
-        conn._release(handle)
+        try:
+            conn._cancel_handle(handle)
+        finally:
+            self._exhausted = True
+            self._drop_prefetch()
+            conn._clear_handle(handle)  # also released on the engine, under a deadline
 
     def clear(self, query_id: str | None = None) -> None:
         """Release the current query (or ``query_id``) on the engine."""

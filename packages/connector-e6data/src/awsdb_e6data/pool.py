@@ -137,6 +137,7 @@ class ConnectionPool:
         deadline = time.monotonic() + max(wait, 0.0)
         with self._cond:
             self._total_requests += 1
+        replacing = False  # a connection failed its health check during this checkout
         while True:
             pooled: PooledConnection | None = None
             with self._cond:
@@ -172,7 +173,16 @@ class ConnectionPool:
                     self._all.add(pooled)
                     pooled.in_use = True
                 self._event("created connection (total %d)", len(self._all))
+                if replacing and self.pre_ping:
+                    try:
+                        pooled.connection.ping()  # the replacement is checked too, or raises
+                    except Error:
+                        with self._cond:
+                            self._failed += 1
+                        self._discard(pooled)
+                        raise
             elif not self._healthy(pooled):
+                replacing = True
                 self._discard(pooled)
                 continue
             pooled.use_count += 1

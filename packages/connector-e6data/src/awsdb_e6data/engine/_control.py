@@ -43,6 +43,9 @@ class EngineControl:
     - ``bad_credentials``: ``'empty'`` (empty session id) or ``'denied'`` (INTERNAL);
     - ``batch_size``, ``decimal_mode`` (``binary``/``text``), ``interval_mode``
       (``micros``/``string``), ``batch_v2`` (serve ``getNextResultBatchV2``);
+    - ``end_marker``: how the end of data is sent, ``'empty'`` (an empty ``resultBatch``) or
+      ``'zero_chunk'`` (a non-empty ``Chunk`` of size 0, repeated after the end);
+    - ``corrupt_metadata``: ``getResultMetadata`` answers an undecodable blob;
     - ``faults`` / ``delays`` per RPC name; ``calls``: the recorded wire log.
     """
 
@@ -60,6 +63,8 @@ class EngineControl:
     decimal_mode: str = "binary"
     interval_mode: str = "micros"
     batch_v2: bool = True
+    end_marker: str = "empty"
+    corrupt_metadata: bool = False
     faults: dict[str, list[Fault]] = field(default_factory=dict)
     delays: dict[str, float] = field(default_factory=dict)
     calls: list[CallRecord] = field(default_factory=list)

@@ -15,6 +15,7 @@ import grpc
 from .._generated import e6data_cluster_pb2 as cpb
 from .._generated import e6data_engine_pb2 as pb
 from .._rpc import CLUSTER_SERVICE, ENGINE_SERVICE, rpc_table
+from ._chunk_writer import encode_chunk
 from ._control import CallRecord, EngineControl
 from ._duck import Database, RunningQuery
 
@@ -31,6 +32,13 @@ _QUERY_RPCS = {
     "explainAnalyze",
     "explain",
 }
+
+
+def _stall(seconds: float, context: grpc.ServicerContext) -> None:
+    """A stuck handler: sleep ``seconds``, but stop once the client abandoned the call."""
+    end = time.monotonic() + seconds
+    while context.is_active() and (left := end - time.monotonic()) > 0:
+        time.sleep(min(left, 0.05))
 
 
 class _Abort(Exception):
@@ -94,7 +102,7 @@ class EngineService:
                     raise _Abort(fault.code, fault.details)
                 delay = ctl.delays.get(name)
                 if delay:
-                    time.sleep(delay)
+                    _stall(delay, context)
                 self._admission(service, headers)
                 response = impl(request, headers)
             except _Abort as exc:
@@ -143,6 +151,11 @@ class EngineService:
         """Number of queries not yet cleared."""
         with self._lock:
             return len(self._queries)
+
+    def query_colours(self) -> list[str | None]:
+        """The colour (of its prepare) of every query not yet cleared."""
+        with self._lock:
+            return [q.colour for q in self._queries.values()]
 
     def _check_session(self, session_id: str, headers: dict[str, str]) -> str:
         with self._lock:
@@ -246,18 +259,23 @@ class EngineService:
 
     def _rpc_getResultMetadata(self, req: Any, headers: dict[str, str]) -> Any:  # noqa: N802
         q = self._executed(req, headers)
-        return pb.GetResultMetadataResponse(resultMetaData=q.metadata, sessionId=req.sessionId)
+        blob = b"\x00\x00\x00" if self.control.corrupt_metadata else q.metadata
+        return pb.GetResultMetadataResponse(resultMetaData=blob, sessionId=req.sessionId)
 
     def _next(self, q: RunningQuery) -> bytes:
         with q.lock:
             if q.cancelled:
                 raise _Abort(grpc.StatusCode.CANCELLED, "query cancelled")
             if q.batches is None or q.finished:
-                return b""
+                return self._end_marker()
             batch = next(q.batches, b"")
             if not batch:
                 q.close()
+                return self._end_marker()
             return batch
+
+    def _end_marker(self) -> bytes:
+        return encode_chunk(0, []) if self.control.end_marker == "zero_chunk" else b""
 
     def _rpc_getNextResultBatch(self, req: Any, headers: dict[str, str]) -> Any:  # noqa: N802
         q = self._executed(req, headers)
@@ -270,7 +288,7 @@ class EngineService:
         batches: list[bytes] = []
         for _ in range(4):
             b = self._next(q)
-            if not b:
+            if not b or b == encode_chunk(0, []):
                 return pb.GetNextResultBatchV2Response(resultBatches=batches, endOfStream=True)
             batches.append(b)
         return pb.GetNextResultBatchV2Response(resultBatches=batches, endOfStream=False)

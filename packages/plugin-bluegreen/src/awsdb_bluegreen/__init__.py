@@ -5,7 +5,8 @@ The pieces the ``bg`` plugin is built from: the phases of an RDS blue/green depl
 machine with its rollback rules and switchover timer (:class:`PhaseTracker`), and the
 per-phase routing of connects and calls (:func:`route_connect`, :func:`route_call`), which
 match routings on host and port exactly, and one side's status read from the dialect's
-blue/green metadata (:func:`read_side`).
+blue/green metadata (:func:`read_side`), paired blue → green into a routing table
+(:func:`build_table`).
 
 The ``bg_*`` connection properties are those of the core's catalogue (owner ``bg``) and are
 announced through ``awsdb_properties``. Importing this package starts nothing.
@@ -18,6 +19,7 @@ from typing import Any
 
 from awsdb import hookimpl
 from awsdb.properties import Property
+from awsdb_bluegreen._pairing import build_table, pair_by_name
 from awsdb_bluegreen._phase import BlueGreenError, Phase, Role, parse_phase, parse_role
 from awsdb_bluegreen._props import PROPERTIES
 from awsdb_bluegreen._routing import (
@@ -42,6 +44,8 @@ __all__ = [
     "RoutingTable",
     "SideStatus",
     "awsdb_properties",
+    "build_table",
+    "pair_by_name",
     "parse_phase",
     "parse_role",
     "read_side",

@@ -6,7 +6,7 @@ import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from awsdb._cursor import AwsWrapperCursor
+from awsdb._cursor import AwsWrapperCursor, cursor_class
 from awsdb.errors import InterfaceError, NotSupportedError
 
 if TYPE_CHECKING:
@@ -85,6 +85,7 @@ class AwsWrapperConnection:
         self._service = service
         self._binders = service.chains
         self._bound: dict[str, Bound] = {}
+        self._cursor_class = cursor_class(service.chains)
         self._closed = False
         self._cursors: weakref.WeakSet[AwsWrapperCursor] = weakref.WeakSet()
         service.on_switch(self._retire_cursors)
@@ -155,8 +156,11 @@ class AwsWrapperConnection:
         """A new wrapper cursor (driver arguments passed on)."""
         if self._closed:
             raise InterfaceError("the awsdb connection is closed")
-        raw = self._call("Connection.cursor", "cursor", args, kwargs)
-        cur = AwsWrapperCursor(self, raw)
+        if "Connection.cursor" in self._binders:
+            raw = self._call("Connection.cursor", "cursor", args, kwargs)
+        else:
+            raw = self._service.current_connection.cursor(*args, **kwargs)
+        cur = self._cursor_class(self, raw)
         self._cursors.add(cur)
         return cur
 
@@ -165,13 +169,11 @@ class AwsWrapperConnection:
         if self._closed:
             raise InterfaceError("the awsdb connection is closed")
         args = (query,) if params is None else (query, params)
-        chain = self._chain("Connection.execute")
-        raw_cursor = (
-            _connection_execute(self._service.current_connection, args, kwargs)
-            if chain is None
-            else chain(args, kwargs)
-        )
-        cur = AwsWrapperCursor(self, raw_cursor)
+        if "Connection.execute" in self._binders:
+            raw_cursor = self._call("Connection.execute", "execute", args, kwargs)
+        else:
+            raw_cursor = _connection_execute(self._service.current_connection, args, kwargs)
+        cur = self._cursor_class(self, raw_cursor)
         self._cursors.add(cur)
         return cur
 

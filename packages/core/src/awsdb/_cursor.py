@@ -1,31 +1,57 @@
-"""The PEP 249 cursor wrapper: every call goes through its compiled plugin chain."""
+"""The PEP 249 cursor wrapper: subscribed methods go through their plugin chains.
+
+:class:`AwsWrapperCursor` implements every method through the connection's compiled chains
+(a method with no chain calls the driver). Connections do not instantiate it directly: they
+use :func:`cursor_class`, a subclass generated once per *chain shape* (the set of cursor
+methods some plugin subscribes to) in which every method nobody subscribes to is replaced by
+a direct call to the driver cursor:
+
+- ``fetchone`` / ``fetchmany`` / ``fetchall`` are slots holding the driver cursor's own
+  bound methods, so ``cur.fetchone()`` costs a slot read and the driver's call;
+- ``execute``, ``close``, iteration, the context manager and the PEP 249 attributes are plain
+  class-level functions over the driver cursor, with no chain look-up per call.
+
+The class has ``__slots__`` and no instance ``__dict__``: nothing shadows a class attribute,
+so CPython's attribute specialisation applies. A plugin subscribed to ``Cursor.execute`` only
+leaves the fetch methods direct.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, NoReturn
+from collections.abc import Callable, Iterator, Mapping
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 from awsdb.errors import InterfaceError
 
 if TYPE_CHECKING:
     from awsdb._connection import AwsWrapperConnection
-    from awsdb._pipeline import Bound
+    from awsdb._pipeline import Binder, Bound
 
-__all__ = ["AwsWrapperCursor"]
+__all__ = ["AwsWrapperCursor", "cursor_class"]
 
 _STALE_MESSAGE = (
     "this cursor belongs to a connection that awsdb has since replaced (failover or "
     "switch); create a new cursor from the connection"
 )
 
-# Fetch methods bound straight to the driver cursor when no plugin subscribes to them.
+# Fetch methods held in slots as the driver's bound methods when no plugin subscribes.
 _DIRECT_FETCH = ("fetchone", "fetchmany", "fetchall")
 
 
 class _Stale:
-    """Stands in for the raw cursor of a replaced connection: every use raises."""
+    """Stands in for the raw cursor of a replaced connection: every use raises.
+
+    ``close()`` is a no-op and ``closed`` is true: the cursor is unusable, closing it again
+    is harmless.
+    """
 
     __slots__ = ()
+
+    closed = True
+
+    def close(self) -> None:
+        return None
 
     def __getattr__(self, name: str) -> NoReturn:
         raise InterfaceError(_STALE_MESSAGE)
@@ -49,23 +75,17 @@ class AwsWrapperCursor:
 
     ``execute`` returns this wrapper (so ``cur.execute(...).fetchall()`` stays wrapped).
     Methods no plugin subscribes to call the driver directly: the three fetch methods are
-    then the driver's own bound methods, at the driver's speed.
+    then the driver's own bound methods, at the driver's speed. After the connection is
+    replaced (failover, switch) every use raises :class:`~awsdb.errors.InterfaceError`.
     """
+
+    __slots__ = ("__weakref__", "_binders", "_bound", "_connection", "_raw")
 
     def __init__(self, connection: AwsWrapperConnection, raw: Any) -> None:
         self._connection = connection
         self._raw = raw
-        binders = connection._service.chains
-        self._binders = binders
-        self._bound: dict[str, Bound] = {}
-        execute = binders.get("Cursor.execute")
-        self._execute_chain: Bound | None = None if execute is None else execute(raw)
-        nxt = binders.get("Cursor.__next__")
-        self._next_chain: Bound | None = None if nxt is None else nxt(raw)
-        d = self.__dict__
-        for name in _DIRECT_FETCH:
-            if f"Cursor.{name}" not in binders:
-                d[name] = getattr(raw, name)
+        self._binders: Mapping[str, Binder] = connection._binders
+        self._bound: dict[str, Bound] | None = None
 
     # --- identity ------------------------------------------------------------------------
 
@@ -81,23 +101,26 @@ class AwsWrapperCursor:
 
     def _poison(self) -> None:
         self._raw = _STALE
-        self._bound = {}
-        if self._execute_chain is not None:
-            self._execute_chain = _raise_stale
-        if self._next_chain is not None:
-            self._next_chain = _raise_stale
-        d = self.__dict__
+        self._bound = None
         for name in _DIRECT_FETCH:
-            d[name] = _raise_stale
+            if name in type(self)._direct_slots:
+                setattr(self, name, _raise_stale)
+
+    # Names of the fetch methods held in slots (set on the generated subclasses).
+    _direct_slots: frozenset[str] = frozenset()
 
     def _chain(self, method: str) -> Bound | None:
-        bound = self._bound.get(method)
+        bound = self._bound
         if bound is None:
+            bound = self._bound = {}
+        fn = bound.get(method)
+        if fn is None:
             binder = self._binders.get(method)
             if binder is None:
                 return None
-            bound = self._bound[method] = binder(self._raw)
-        return bound
+            raw = self._raw
+            fn = bound[method] = _raise_stale if raw is _STALE else binder(raw)
+        return fn
 
     def _call(self, method: str, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         chain = self._chain(method)
@@ -109,14 +132,9 @@ class AwsWrapperCursor:
 
     def execute(self, query: Any, params: Any = None, **kwargs: Any) -> AwsWrapperCursor:
         """Execute ``query``; returns this cursor."""
-        chain = self._execute_chain
-        if chain is None:
-            if params is None:
-                self._raw.execute(query, **kwargs)
-            else:
-                self._raw.execute(query, params, **kwargs)
-        else:
-            chain((query,) if params is None else (query, params), kwargs)
+        self._call(
+            "Cursor.execute", "execute", (query,) if params is None else (query, params), kwargs
+        )
         return self
 
     def executemany(self, query: Any, params_seq: Any, **kwargs: Any) -> AwsWrapperCursor:
@@ -141,7 +159,7 @@ class AwsWrapperCursor:
         args = (size,) if column is None else (size, column)
         return self._call("Cursor.setoutputsize", "setoutputsize", args, {})
 
-    # --- fetching (replaced by the driver's bound methods when nobody subscribes) -------
+    # --- fetching (slots holding the driver's bound methods when nobody subscribes) -----
 
     def fetchone(self) -> Any:
         """Fetch the next row, or ``None``."""
@@ -156,12 +174,12 @@ class AwsWrapperCursor:
         return self._call("Cursor.fetchall", "fetchall", (), {})
 
     def __iter__(self) -> Iterator[Any]:
-        if self._next_chain is None:
+        if self._chain("Cursor.__next__") is None:
             return iter(self._raw)
         return self
 
     def __next__(self) -> Any:
-        chain = self._next_chain
+        chain = self._chain("Cursor.__next__")
         if chain is None:
             return next(self._raw)
         return chain((), {})
@@ -210,7 +228,7 @@ class AwsWrapperCursor:
 
     @property
     def closed(self) -> bool:
-        """True once the cursor is closed."""
+        """True once the cursor is closed (or its connection was replaced)."""
         return bool(getattr(self._raw, "closed", False))
 
     def close(self) -> None:
@@ -234,10 +252,119 @@ class AwsWrapperCursor:
 
     def __getattr__(self, name: str) -> Any:
         # Driver extensions (psycopg's ``stream``, ``copy``, ``rownumber`` ...) are forwarded
-        # unchanged and unseen by plugins.
-        if name.startswith("__"):
+        # unchanged and unseen by plugins. Only reached for names the class does not define.
+        if name.startswith("__") or name in _OWN_SLOTS:
             raise AttributeError(name)
-        return getattr(self.__dict__["_raw"], name)
+        return getattr(self._raw, name)
 
     def __repr__(self) -> str:
         return f"<awsdb.AwsWrapperCursor over {type(self._raw).__qualname__}>"
+
+
+_OWN_SLOTS = frozenset(AwsWrapperCursor.__slots__) | {"_direct_slots"}
+
+
+# --- direct implementations used by the generated subclasses -----------------------------
+
+
+def _execute(self: AwsWrapperCursor, query: Any, params: Any = None, **kwargs: Any) -> Any:
+    """Execute ``query``; returns this cursor."""
+    if params is None:
+        self._raw.execute(query, **kwargs)
+    else:
+        self._raw.execute(query, params, **kwargs)
+    return self
+
+
+def _close(self: AwsWrapperCursor) -> None:
+    """Close the cursor."""
+    self._raw.close()  # a no-op on a cursor whose connection was replaced
+
+
+def _iter(self: AwsWrapperCursor) -> Iterator[Any]:
+    return iter(self._raw)
+
+
+def _next(self: AwsWrapperCursor) -> Any:
+    return next(self._raw)
+
+
+def _enter(self: AwsWrapperCursor) -> AwsWrapperCursor:
+    return self
+
+
+def _exit(self: AwsWrapperCursor, *exc: object) -> None:
+    self.close()
+
+
+def _description(self: AwsWrapperCursor) -> Any:
+    return self._raw.description
+
+
+def _rowcount(self: AwsWrapperCursor) -> int:
+    return int(self._raw.rowcount)
+
+
+def _arraysize(self: AwsWrapperCursor) -> int:
+    return int(self._raw.arraysize)
+
+
+def _set_arraysize(self: AwsWrapperCursor, value: int) -> None:
+    self._raw.arraysize = value
+
+
+def _init_direct(names: tuple[str, ...]) -> Callable[[AwsWrapperCursor, Any, Any], None]:
+    def init(self: AwsWrapperCursor, connection: AwsWrapperConnection, raw: Any) -> None:
+        self._connection = connection
+        self._raw = raw
+        self._binders = connection._binders
+        self._bound = None
+        for name in names:
+            setattr(self, name, getattr(raw, name))
+
+    init.__name__ = init.__qualname__ = "__init__"
+    return init
+
+
+# Cursor method -> (attribute, direct implementation) for methods replaced when unsubscribed.
+_DIRECT: dict[str, tuple[str, Any]] = {
+    "Cursor.execute": ("execute", _execute),
+    "Cursor.close": ("close", _close),
+    "Cursor.__next__": ("__next__", _next),
+    "Cursor.__enter__": ("__enter__", _enter),
+    "Cursor.__exit__": ("__exit__", _exit),
+    "Cursor.description": (
+        "description",
+        property(_description, doc=AwsWrapperCursor.description.__doc__),
+    ),
+    "Cursor.rowcount": ("rowcount", property(_rowcount, doc=AwsWrapperCursor.rowcount.__doc__)),
+}
+
+
+@lru_cache(maxsize=64)
+def _subclass(shape: frozenset[str]) -> type[AwsWrapperCursor]:
+    ns: dict[str, Any] = {"__module__": __name__, "__qualname__": "AwsWrapperCursor"}
+    for method, (attr, impl) in _DIRECT.items():
+        if method not in shape:
+            ns[attr] = impl
+    if "Cursor.__next__" not in shape:
+        ns["__iter__"] = _iter
+    if "Cursor.arraysize" not in shape and "Cursor.arraysize.set" not in shape:
+        ns["arraysize"] = property(
+            _arraysize, _set_arraysize, doc=AwsWrapperCursor.arraysize.__doc__
+        )
+    direct = tuple(n for n in _DIRECT_FETCH if f"Cursor.{n}" not in shape)
+    ns["__slots__"] = direct
+    ns["_direct_slots"] = frozenset(direct)
+    ns["__init__"] = _init_direct(direct)
+    ns["__doc__"] = AwsWrapperCursor.__doc__
+    return cast("type[AwsWrapperCursor]", type("AwsWrapperCursor", (AwsWrapperCursor,), ns))
+
+
+def cursor_class(chains: Mapping[str, Binder]) -> type[AwsWrapperCursor]:
+    """The :class:`AwsWrapperCursor` subclass for a connection's compiled ``chains``.
+
+    One class per set of subscribed cursor methods (cached): the methods nobody subscribes
+    to call the driver cursor directly.
+    """
+    return _subclass(frozenset(m for m in chains if m.startswith("Cursor.")))

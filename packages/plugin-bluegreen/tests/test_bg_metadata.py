@@ -4,6 +4,7 @@ metadata (Aurora PostgreSQL function, RDS PostgreSQL rds_tools, MySQL mysql.rds_
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -12,8 +13,17 @@ import pytest
 
 from awsdb.dialects.mysql import AuroraMysqlDialect
 from awsdb.dialects.pg import AuroraPgDialect, PgDialect, RdsPgDialect
-from awsdb_bluegreen import Endpoint, Phase, PhaseTracker, Role, read_side
+from awsdb_bluegreen import (
+    BlueGreenError,
+    Endpoint,
+    Phase,
+    PhaseTracker,
+    Role,
+    read_side,
+    require_side,
+)
 from awsdb_testing.mysql import MySQLBlueGreen
+from awsdb_testing.mysql._sql import APP_USER
 from awsdb_testing.mysql.fixtures import mariadb_missing_reason
 from awsdb_testing.pg.bluegreen import PgBlueGreen
 
@@ -123,3 +133,32 @@ def test_mysql_sides(mysql_bg: MySQLBlueGreen) -> None:
         )
     finally:
         conn.close()
+
+
+@pytest.mark.mysql
+def test_mysql_grants_missing_on_green_is_a_clear_error(mysql_bg: MySQLBlueGreen) -> None:
+    green = mysql_bg.green
+    assert green is not None
+    node = green.nodes[0].instance_id
+    root = green.superuser_connect(node)
+    try:
+        cur = root.cursor()
+        cur.execute("SET SESSION sql_log_bin = 0")
+        cur.execute(f"REVOKE SELECT ON mysql.rds_topology FROM '{APP_USER}'@'%'")
+        conn = green.connect_app(node, autocommit=True)
+        try:
+
+            def query(sql: str, params: Sequence[object] | None) -> list[tuple[object, ...]]:
+                c = conn.cursor()
+                c.execute(sql, params)
+                return list(c.fetchall())
+
+            with pytest.raises(
+                BlueGreenError, match=re.escape("GRANT SELECT ON mysql.rds_topology")
+            ):
+                require_side(AuroraMysqlDialect(), query, Role.TARGET)
+        finally:
+            conn.close()
+    finally:
+        cur.execute(f"GRANT SELECT ON mysql.rds_topology TO '{APP_USER}'@'%'")
+        root.close()

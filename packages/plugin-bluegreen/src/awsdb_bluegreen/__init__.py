@@ -30,7 +30,8 @@ from awsdb_bluegreen._routing import (
     route_call,
     route_connect,
 )
-from awsdb_bluegreen._status import SideStatus, read_side, side_from_rows
+from awsdb_bluegreen._status import SideStatus, read_side, require_side, side_from_rows
+from awsdb_bluegreen._suspend import SwitchoverTimeoutError, suspend_while_in_progress
 from awsdb_bluegreen._tracker import PhaseTracker
 
 __all__ = [
@@ -43,15 +44,18 @@ __all__ = [
     "Route",
     "RoutingTable",
     "SideStatus",
+    "SwitchoverTimeoutError",
     "awsdb_properties",
     "build_table",
     "pair_by_name",
     "parse_phase",
     "parse_role",
     "read_side",
+    "require_side",
     "route_call",
     "route_connect",
     "side_from_rows",
+    "suspend_while_in_progress",
 ]
 
 

@@ -9,10 +9,10 @@ from collections.abc import Sequence
 
 from awsdb.dialects import DatabaseDialect
 from awsdb.dialects._base import AuxQuery
-from awsdb_bluegreen._phase import Phase, Role, parse_phase, parse_role
+from awsdb_bluegreen._phase import BlueGreenError, Phase, Role, parse_phase, parse_role
 from awsdb_bluegreen._routing import Endpoint
 
-__all__ = ["SideStatus", "read_side", "side_from_rows"]
+__all__ = ["SideStatus", "read_side", "require_side", "side_from_rows"]
 
 _LOG = logging.getLogger("awsdb.bluegreen")
 _KNOWN_VERSION = "1.0"
@@ -63,3 +63,18 @@ def read_side(dialect: DatabaseDialect, query: AuxQuery, role: Role) -> SideStat
     if rows is None:
         return None
     return side_from_rows(rows, role)
+
+
+def require_side(dialect: DatabaseDialect, query: AuxQuery, role: Role) -> SideStatus:
+    """Like :func:`read_side`, but a server without readable metadata is a
+    :class:`~awsdb_bluegreen.BlueGreenError` that names the grants to give."""
+    side = read_side(dialect, query, role)
+    if side is None:
+        raise BlueGreenError(
+            f"no blue/green metadata readable on the {role.name} side through the "
+            f"{dialect.code!r} dialect: the engine lacks it, or the user lacks the grants "
+            "(MySQL: GRANT SELECT ON mysql.rds_topology; RDS PostgreSQL: GRANT USAGE ON "
+            "SCHEMA rds_tools and GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA rds_tools; give "
+            "them before creating the deployment so they replicate to green)"
+        )
+    return side

@@ -157,3 +157,52 @@ def test_execute_timeout_default() -> None:
     conn = e6.Connection("127.0.0.1", 1, USER, PASSWORD, execute_timeout=12)
     assert conn.grpc_prepare_timeout == 12.0
     conn.close()
+
+
+# 6. A connection shared by busy threads moves new queries to the announced colour.
+
+
+@pytest.mark.timeout(120)
+def test_shared_busy_connection_switches_new_queries(engine: Engine, connect: Any) -> None:
+    engine.control.set(batch_size=50, strict=True)
+    conn = connect(engine)
+    stop = threading.Event()
+    failures: list[BaseException] = []
+    done = [0]
+    lock = threading.Lock()
+
+    def worker() -> None:
+        while not stop.is_set():
+            try:
+                cur = conn.cursor()
+                cur.execute("SELECT * FROM range(120)")
+                assert len(cur.fetchall()) == 120
+                cur.close()
+                with lock:
+                    done[0] += 1
+            except BaseException as exc:
+                failures.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for t in threads:
+        t.start()
+    try:
+        _wait_until(lambda: done[0] >= 20, "queries on blue")
+        engine.control.set_phase({"blue", "green"}, announce="green")
+        # The connection never goes idle, yet new queries move to green...
+        _wait_until(
+            lambda: "green" in [c.headers.get("strategy") for c in engine.control.calls_of()],
+            "a query on green",
+        )
+        # ...while blue's in-flight queries finish on blue and are cleared.
+        _wait_until(lambda: "blue" not in engine.service.query_colours(), "blue drained")
+        engine.control.set_phase({"green"})  # blue retires
+        mark = done[0]
+        _wait_until(lambda: done[0] >= mark + 40, "queries on green")
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    assert failures == []
+    recent = engine.control.calls_of("prepareStatementV2")[-20:]
+    assert {c.headers.get("strategy") for c in recent} == {"green"}

@@ -18,14 +18,13 @@ def _colours(engine: Engine, rpc: str) -> list[str | None]:
 
 def test_state_machine_unit() -> None:
     state = StrategyState(Target("h", 1, ""))
-    assert state.colour_for_new_work(None, busy=False) is None
+    assert state.colour_for_new_work(None) is None
     state.confirm("blue")
     assert state.announce("green") and not state.announce("green")
     assert state.snapshot() == ("blue", "green")
-    assert state.colour_for_new_work("blue", busy=True) == "blue"  # in flight: keep
-    assert state.colour_for_new_work("blue", busy=False) == "green"  # idle: adopt
+    assert state.colour_for_new_work("blue") == "green"  # new work moves at once
     assert state.snapshot() == ("green", None)  # promoted, nothing consumed by others
-    assert state.colour_for_new_work("blue", busy=False) == "green"
+    assert state.colour_for_new_work("blue") == "green"
     assert not state.announce("purple")
     state.reject("green")
     assert state.snapshot() == (None, None)
@@ -70,15 +69,16 @@ def test_announced_switch_with_query_in_flight(engine: Engine, connect: Any) -> 
     engine.control.set_phase({"blue", "green"}, announce="green")  # phase B
     assert q1.fetchmany(2) == [(2,), (3,)]  # the announcement arrives in a batch reply
     q2 = conn.cursor()
-    q2.execute("SELECT 2")  # q1 still in flight on this connection: stays blue
-    assert q2.fetchall() == [(2,)]
-    assert q1.fetchall() == [(4,), (5,)]  # q1 keeps its colour and session to the end
-    assert set(_colours(engine, "getNextResultBatch")) == {"blue"}
     engine.control.clear_calls()
-    q3 = conn.cursor()
-    q3.execute("SELECT 3")  # nothing in flight any more: new work moves to green
-    assert q3.fetchall() == [(3,)]
+    q2.execute("SELECT 2")  # q1 still in flight on this connection; new work goes green
+    assert q2.fetchall() == [(2,)]
     assert _colours(engine, "authenticate") == ["green"]
+    assert set(_colours(engine, "prepareStatementV2")) == {"green"}
+    assert q1.fetchall() == [(4,), (5,)]  # q1 keeps its colour and session to the end
+    assert _colours(engine, "getNextResultBatch")[-2:] == ["blue", "blue"]
+    q3 = conn.cursor()
+    q3.execute("SELECT 3")
+    assert q3.fetchall() == [(3,)]
     assert set(_colours(engine, "prepareStatementV2")) == {"green"}
     engine.control.set_phase({"green"})  # phase C
     q3.execute("SELECT 4")

@@ -3,7 +3,7 @@ connection, thread, query path and resume path of the process.
 
 The state is an explicit lockable service: every read and write happens under its lock and
 nothing is consumed by the first reader. An announced colour is recorded as *pending*; a
-connection adopts it for new work once it has no query in flight (see
+connection adopts it for new work at once, even with queries in flight (see
 :meth:`StrategyState.colour_for_new_work`), while in-flight queries keep the colour and session
 of their own prepare.
 """
@@ -48,18 +48,19 @@ class StrategyState:
         with self.lock:
             return self.active, self.pending
 
-    def colour_for_new_work(self, current: str | None, busy: bool) -> str | None:
+    def colour_for_new_work(self, current: str | None) -> str | None:
         """The colour a connection should use for a new prepare.
 
-        ``current`` is the connection's working colour and ``busy`` whether it has a query in
-        flight. A pending colour is adopted (and promoted to active) only by a connection
-        with nothing in flight; a busy connection keeps its colour.
+        ``current`` is the connection's working colour. A pending (announced) colour is
+        adopted for new work at once and promoted to active, even while the connection has
+        queries in flight: those carry the colour and session of their own prepare in their
+        handle until they end, so a short blue/green overlap loses nothing.
         """
         with self.lock:
             best = self.pending or self.active
             if best is None:
                 return current
-            if current is None or (current != best and not busy):
+            if current is None or current != best:
                 if self.pending == best:
                     self.active, self.pending = best, None
                     self.generation += 1

@@ -265,12 +265,11 @@ class Connection:
 
     def _colour_for_new_work(self) -> str | None:
         with self._lock:
-            busy = bool(self._inflight)
             current = self._colour
-        colour = self._state.colour_for_new_work(current, busy)
+        colour = self._state.colour_for_new_work(current)
         if colour is None:
             with self._auth_lock:
-                colour = self._state.colour_for_new_work(self._colour, busy)
+                colour = self._state.colour_for_new_work(self._colour)
                 if colour is None:
                     colour = self._probe()
         with self._lock:
@@ -664,7 +663,7 @@ class Connection:
         return self._session(colour)
 
     def check_strategy_change(self) -> bool:
-        """Adopt a pending colour when this connection has no query in flight."""
+        """Adopt an announced colour for new work (queries in flight keep theirs)."""
         before = self._colour
         return self._colour_for_new_work() != before and before is not None
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from typing import Any
 
 import pytest
@@ -61,21 +60,42 @@ def test_statistics_and_nested_checkouts(engine: Engine) -> None:
 
 def test_overflow_and_timeouts(engine: Engine) -> None:
     with _pool(engine, min_size=0, max_size=1, max_overflow=1, pre_ping=False) as pool:
+        waits: list[float | None] = []
+        waiting = threading.Event()
+        wait = pool._cond.wait
+
+        def spy(timeout: float | None = None) -> bool:
+            waits.append(timeout)
+            waiting.set()
+            return wait(timeout)
+
+        pool._cond.wait = spy  # type: ignore[method-assign]
         a, b = pool.get_connection(), pool.get_connection()
         assert pool.get_statistics()["overflow_connections"] == 1
-        t0 = time.monotonic()
         with pytest.raises(e6.PoolTimeoutError):
             pool.get_connection(timeout=0)  # D13: 0 means do not wait
-        assert time.monotonic() - t0 < 1
+        assert waits == []
         with pytest.raises(TimeoutError):
             pool.get_connection(timeout=0.2)
-        threading.Timer(0.2, pool.return_connection, args=(b,)).start()
-        c = pool.get_connection(timeout=5)  # woken by the return
+        assert waits and all(t is not None and 0 < t <= 0.2 for t in waits)
+        waits.clear()
+        waiting.clear()
+
+        def return_once_waited() -> None:
+            if waiting.wait(30):
+                pool.return_connection(b)
+
+        returner = threading.Thread(target=return_once_waited)
+        returner.start()
+        c = pool.get_connection(timeout=60)  # woken by the return
+        returner.join()
+        assert waits  # it did wait for the return
         assert c is not b and b.connection.closed  # an overflow connection is not kept
         pool.return_connection(c)
         pool.return_connection(a)
         stats = pool.get_statistics()
         assert stats["created_connections"] == 1 and stats["overflow_connections"] == 0
+        assert stats["waiting_threads"] == 0
 
 
 def test_pre_ping_is_a_round_trip_and_replaces_dead_sessions(engine: Engine) -> None:

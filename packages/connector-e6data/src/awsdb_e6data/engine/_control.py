@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,7 +15,8 @@ __all__ = ["CallRecord", "EngineControl", "Fault"]
 
 @dataclass(frozen=True, slots=True)
 class CallRecord:
-    """One received RPC: name, headers (never ``authorization``), session and query id."""
+    """One received RPC: name, headers (never ``authorization``), session and query id;
+    ``deadline`` is the time the client left the call on arrival (s), None without one."""
 
     service: str
     rpc: str
@@ -22,6 +24,7 @@ class CallRecord:
     session_id: str
     query_id: str
     at: float
+    deadline: float | None = None
 
 
 @dataclass(slots=True)
@@ -46,7 +49,10 @@ class EngineControl:
     - ``end_marker``: how the end of data is sent, ``'empty'`` (an empty ``resultBatch``) or
       ``'zero_chunk'`` (a non-empty ``Chunk`` of size 0, repeated after the end);
     - ``corrupt_metadata``: ``getResultMetadata`` answers an undecodable blob;
-    - ``faults`` / ``delays`` per RPC name; ``calls``: the recorded wire log.
+    - ``faults`` / ``delays`` per RPC name; ``calls``: the recorded wire log;
+    - ``abandoned``: the RPC names whose delayed handler stopped because the client gave the
+      call up (deadline or cancel); ``interrupted``: the ids of queries whose running
+      statement was interrupted by a cancel. :meth:`wait_for` blocks until an event is seen.
     """
 
     users: dict[str, str] = field(default_factory=lambda: {"user": "secret"})
@@ -68,9 +74,15 @@ class EngineControl:
     faults: dict[str, list[Fault]] = field(default_factory=dict)
     delays: dict[str, float] = field(default_factory=dict)
     calls: list[CallRecord] = field(default_factory=list)
+    abandoned: list[str] = field(default_factory=list)
+    interrupted: list[str] = field(default_factory=list)
     record_calls: bool = True
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _resume_at: float | None = None
+    _changed: threading.Condition = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._changed = threading.Condition(self.lock)
 
     def set_phase(
         self, serving: set[str] | frozenset[str] | tuple[str, ...], announce: str | None = None
@@ -137,7 +149,7 @@ class EngineControl:
             return fault
 
     def set_delay(self, rpc: str, seconds: float) -> None:
-        """Delay every call of ``rpc`` (0 removes the delay)."""
+        """Delay every call of ``rpc`` (0 removes the delay and releases stalled calls)."""
         with self.lock:
             if seconds > 0:
                 self.delays[rpc] = seconds
@@ -149,6 +161,29 @@ class EngineControl:
         if self.record_calls:
             with self.lock:
                 self.calls.append(rec)
+                self._changed.notify_all()
+
+    def note_abandoned(self, rpc: str) -> None:
+        """A delayed handler of ``rpc`` stopped early: its client gave the call up."""
+        with self.lock:
+            self.abandoned.append(rpc)
+            self._changed.notify_all()
+
+    def note_interrupted(self, query_id: str) -> None:
+        """The running statement of ``query_id`` was interrupted by a cancel."""
+        with self.lock:
+            self.interrupted.append(query_id)
+            self._changed.notify_all()
+
+    def wait_for(self, predicate: Callable[[EngineControl], bool], timeout: float = 30.0) -> bool:
+        """Block until ``predicate(control)`` holds (checked on every recorded event);
+        False if it still does not after ``timeout`` seconds."""
+        with self.lock:
+            return self._changed.wait_for(lambda: predicate(self), timeout)
+
+    def wait_for_call(self, rpc: str, count: int = 1, timeout: float = 30.0) -> bool:
+        """Block until ``count`` calls of ``rpc`` have been received."""
+        return self.wait_for(lambda c: len(c.calls_of(rpc)) >= count, timeout)
 
     def calls_of(self, rpc: str | None = None) -> list[CallRecord]:
         """A copy of the wire log, optionally only one RPC."""

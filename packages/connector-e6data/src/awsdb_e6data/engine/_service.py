@@ -34,11 +34,17 @@ _QUERY_RPCS = {
 }
 
 
-def _stall(seconds: float, context: grpc.ServicerContext) -> None:
-    """A stuck handler: sleep ``seconds``, but stop once the client abandoned the call."""
+def _stall(seconds: float, context: grpc.ServicerContext, released: Callable[[], bool]) -> bool:
+    """A stuck handler: sleep ``seconds``, but stop once the client abandoned the call
+    (returns True then) or once ``released()`` (the delay was removed)."""
     end = time.monotonic() + seconds
-    while context.is_active() and (left := end - time.monotonic()) > 0:
+    while (left := end - time.monotonic()) > 0:
+        if not context.is_active():
+            return True
+        if released():
+            return False
         time.sleep(min(left, 0.05))
+    return not context.is_active()
 
 
 class _Abort(Exception):
@@ -94,6 +100,7 @@ class EngineService:
                     getattr(request, "sessionId", ""),
                     getattr(request, "queryId", ""),
                     time.time(),
+                    context.time_remaining(),
                 )
             )
             try:
@@ -101,13 +108,14 @@ class EngineService:
                 if fault is not None:
                     raise _Abort(fault.code, fault.details)
                 delay = ctl.delays.get(name)
-                if delay:
-                    _stall(delay, context)
+                if delay and _stall(delay, context, lambda: name not in ctl.delays):
+                    ctl.note_abandoned(name)
                 self._admission(service, headers)
                 response = impl(request, headers)
             except _Abort as exc:
                 context.abort(exc.code, exc.details)
             except duckdb.InterruptException:
+                ctl.note_interrupted(getattr(request, "queryId", ""))
                 context.abort(grpc.StatusCode.CANCELLED, "query cancelled")
             except duckdb.Error as exc:
                 context.abort(grpc.StatusCode.INTERNAL, str(exc))
@@ -248,6 +256,7 @@ class EngineService:
                 q.close()
                 raise
         if q.cancelled:
+            ctl.note_interrupted(q.query_id)
             raise _Abort(grpc.StatusCode.CANCELLED, "query cancelled")
         return pb.ExecuteStatementResponse(sessionId=req.sessionId)
 

@@ -9,8 +9,9 @@ Public API (stable; the PostgreSQL and MariaDB harnesses both use it):
 - ports and addresses: :func:`port_is_free`, :func:`find_free_port`,
   :func:`allocate_loopback_block`, :class:`LoopbackBlock`;
 - OS users: :func:`server_user`, :func:`run_as_kwargs`, :func:`chown_tree`;
-- processes: :func:`pid_alive`, :func:`children_of`, :func:`descendants_of`,
-  :func:`kill_tree`, :func:`wait_pid_gone`, :func:`terminate_tree`;
+- processes: :func:`pid_alive`, :func:`pid_present`, :func:`children_of`,
+  :func:`descendants_of`, :func:`kill_tree`, :func:`wait_pid_gone`, :func:`wait_pids_gone`,
+  :func:`stop_pids`, :func:`terminate_tree`, :func:`become_subreaper`;
 - registry: :class:`ProcessRegistry`, :func:`get_registry`;
 - directories and leaks: :func:`make_run_dir`, :func:`remove_tree`, :func:`shm_segments`,
   :func:`leak_report`.
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import ctypes
 import errno
 import os
 import pwd
@@ -40,6 +42,7 @@ __all__ = [
     "ProcessRegistry",
     "ServerUser",
     "allocate_loopback_block",
+    "become_subreaper",
     "children_of",
     "chown_tree",
     "descendants_of",
@@ -49,16 +52,20 @@ __all__ = [
     "leak_report",
     "make_run_dir",
     "pid_alive",
+    "pid_present",
     "port_is_free",
     "remove_tree",
     "run_as_kwargs",
     "server_user",
     "shm_segments",
+    "stop_pids",
     "terminate_tree",
     "wait_pid_gone",
+    "wait_pids_gone",
 ]
 
 _PORT_RANGE = (20000, 60000)
+_PR_SET_CHILD_SUBREAPER = 36  # linux/prctl.h
 
 
 # --------------------------------------------------------------------------- ports
@@ -196,65 +203,151 @@ def chown_tree(path: Path, user: ServerUser | None) -> None:
 
 def pid_alive(pid: int) -> bool:
     """True if ``pid`` exists and is not a zombie."""
+    stat = _stat(pid)
+    if stat is None:
+        return pid_present(pid)  # gone, or no /proc: trust kill(0)
+    return stat[0] != "Z"
+
+
+def pid_present(pid: int) -> bool:
+    """True while ``pid`` is in the process table at all, zombies included (``kill(pid, 0)``)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
+    return True
+
+
+def _stat(pid: int) -> tuple[str, int] | None:
+    """State letter and parent PID of ``pid`` from ``/proc`` (``None`` if unreadable)."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
-        return True  # no /proc: trust kill(0)
-    state = stat.rsplit(")", 1)[1].split()[0]
-    return state != "Z"
+        return None
+    fields = stat.rsplit(")", 1)[1].split()
+    return fields[0], int(fields[1])
+
+
+def _parents() -> dict[int, int]:
+    """PID → parent PID of every process, from one pass over ``/proc``."""
+    out: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (stat := _stat(int(entry.name))) is not None:
+            out[int(entry.name)] = stat[1]
+    return out
 
 
 def children_of(pid: int) -> list[int]:
-    """Direct children of ``pid``, read from ``/proc`` (empty if unknown)."""
-    path = Path(f"/proc/{pid}/task/{pid}/children")
-    try:
-        return [int(x) for x in path.read_text().split()]
-    except OSError:
-        pass
-    out: list[int] = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = stat.rsplit(")", 1)[1].split()
-        if int(fields[1]) == pid:
-            out.append(int(entry.name))
-    return out
+    """Direct children of ``pid`` (of any of its threads), read from ``/proc``."""
+    return sorted(child for child, parent in _parents().items() if parent == pid)
 
 
 def descendants_of(pid: int) -> list[int]:
     """Every descendant of ``pid`` (children first, depth-first)."""
+    by_parent: dict[int, list[int]] = {}
+    for child, parent in sorted(_parents().items()):
+        by_parent.setdefault(parent, []).append(child)
     out: list[int] = []
     stack = [pid]
     while stack:
         cur = stack.pop()
-        for child in children_of(cur):
+        for child in by_parent.get(cur, []):
             if child not in out:
                 out.append(child)
                 stack.append(child)
     return out
 
 
+def _reap(pid: int) -> None:
+    with contextlib.suppress(ChildProcessError, OSError):
+        os.waitpid(pid, os.WNOHANG)
+
+
+def _exited(pid: int) -> bool:
+    """True once ``pid`` has exited: gone, or a zombie that its (other) parent must reap.
+
+    A zombie whose parent is this process is not "exited" yet: it is reaped here first.
+    """
+    _reap(pid)
+    if pid_alive(pid):
+        return False
+    stat = _stat(pid)
+    return stat is None or stat[1] != os.getpid()
+
+
 def wait_pid_gone(pid: int, timeout: float = 10.0) -> bool:
-    """Wait until ``pid`` has exited (reaping it if it is our child); True if gone."""
+    """Wait until ``pid`` has exited (reaping it if it is our child); True if gone.
+
+    A zombie of another parent counts as exited; use :func:`wait_pids_gone` to wait until
+    PIDs have left the process table.
+    """
     deadline = time.monotonic() + timeout
     while True:
-        with contextlib.suppress(ChildProcessError, OSError):
-            os.waitpid(pid, os.WNOHANG)
-        if not pid_alive(pid):
+        if _exited(pid):
             return True
         if time.monotonic() >= deadline:
             return False
         time.sleep(0.005)
+
+
+def wait_pids_gone(pids: Iterable[int], timeout: float = 10.0) -> list[int]:
+    """Wait until every PID has left the process table, reaping those that are our children.
+
+    Returns the PIDs still present (running, or zombies nobody has reaped) at the deadline;
+    an empty list means all are gone.
+    """
+    pending = list(dict.fromkeys(pids))
+    deadline = time.monotonic() + timeout
+    while True:
+        for pid in pending:
+            _reap(pid)
+        pending = [pid for pid in pending if pid_present(pid)]
+        if not pending or time.monotonic() >= deadline:
+            return pending
+        time.sleep(0.005)
+
+
+def stop_pids(
+    pids: Iterable[int],
+    sig: int = signal.SIGTERM,
+    *,
+    grace: float = 10.0,
+    kill_timeout: float = 10.0,
+) -> list[int]:
+    """Send ``sig``, wait up to ``grace`` s, SIGKILL what still runs, wait ``kill_timeout`` s.
+
+    Only for processes the caller started. Returns the PIDs still in the process table at the
+    end (see :func:`wait_pids_gone`); an empty list means all are gone.
+    """
+    victims = list(dict.fromkeys(pids))
+    for victim in victims:
+        if pid_alive(victim):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(victim, sig)
+    left = wait_pids_gone(victims, grace)
+    if not left:
+        return []
+    for victim in left:
+        if pid_alive(victim):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(victim, signal.SIGKILL)
+    return wait_pids_gone(left, kill_timeout)
+
+
+def become_subreaper() -> bool:
+    """Make this process the reaper of its orphaned descendants (Linux only).
+
+    With ``PR_SET_CHILD_SUBREAPER`` set, the children of a server that is killed are
+    re-parented to this process instead of PID 1, so that this process can reap them and
+    know when they are gone. Returns False where the call is not available.
+    """
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return int(libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)) == 0
+    except (OSError, AttributeError):
+        return False
 
 
 def kill_tree(pid: int, sig: int = signal.SIGKILL, timeout: float = 10.0) -> bool:

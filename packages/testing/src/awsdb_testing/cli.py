@@ -5,6 +5,13 @@ MariaDB, its in-process rewriting proxies) and serves the other sub-commands ove
 socket. Its state lives in ``$AWSDB_STATE_DIR``, else ``$XDG_RUNTIME_DIR/awsdb``, else
 ``/tmp/awsdb-cluster-<user>``: ``<engine>.json`` (PIDs, addresses, names),
 ``<engine>.sock`` (control socket) and ``<engine>.log`` (keeper log).
+
+``awsdb cluster down`` returns only once every server process of the cluster (each
+postmaster or ``mariadbd`` and all their children) has left the process table. The keeper
+is the reaper of the processes it started (``PR_SET_CHILD_SUBREAPER``), so the children of
+a killed server are reaped by it rather than left to PID 1. If the keeper does not answer,
+the command stops the keeper and then the recorded servers itself (SIGTERM, then SIGKILL
+after a bounded wait), and it exits with status 1, naming each process that survived.
 """
 
 from __future__ import annotations
@@ -25,12 +32,22 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from awsdb_testing._procs import pid_alive, wait_pid_gone
+from awsdb_testing._procs import (
+    become_subreaper,
+    descendants_of,
+    pid_alive,
+    pid_present,
+    remove_tree,
+    stop_pids,
+    wait_pid_gone,
+)
 
 __all__ = ["main", "register_cluster", "register_demo", "state_dir"]
 
 _PROXY_ACTIONS = ("blackhole", "heal", "refuse", "reset_all", "latency")
 _NODE_ACTIONS = ("pause", "resume", "kill", "stop", "start_node", "rejoin", "reclone")
+_DOWN_GRACE_S = 30.0  # per escalation step (SIGTERM, then SIGKILL) of a shutdown
+_DOWN_REPLY_S = 120.0  # how long `down` waits for the keeper's report
 
 
 def state_dir() -> Path:
@@ -179,6 +196,10 @@ class _Keeper:
         self.pg_proxies: Any = None
         self.lock = threading.Lock()
         self.down_event = threading.Event()
+        self.closed_event = threading.Event()
+        self.replied_event = threading.Event()
+        self.down_requested = False
+        self.down_report: dict[str, Any] = {}
 
     def start(self) -> None:
         self.cluster.start()
@@ -192,6 +213,27 @@ class _Keeper:
             self.pg_proxies.stop()
             self.pg_proxies = None
         self.cluster.close()
+
+    def shut_down(self) -> dict[str, Any]:
+        """Close the cluster and wait until every process the keeper started is gone.
+
+        The processes are collected before the cluster closes (a killed server's children
+        are re-parented to the keeper, which reaps them); whatever still runs after the
+        close gets SIGTERM, then SIGKILL. Returns how many there were and the survivors.
+        """
+        me = os.getpid()
+        started = set(descendants_of(me))
+        try:
+            self.close()
+        finally:
+            started.update(descendants_of(me))  # anything forked while closing
+            survivors = stop_pids(started, grace=_DOWN_GRACE_S, kill_timeout=_DOWN_GRACE_S)
+            self.down_report = {
+                "ok": not survivors,
+                "processes": len(started),
+                "survivors": [_describe_pid(pid) for pid in survivors],
+            }
+        return self.down_report
 
     def proxy(self, node: str | int) -> Any:
         """The fault proxy in front of ``node`` (``ValueError`` when there is none)."""
@@ -282,8 +324,14 @@ class _Handler(socketserver.StreamRequestHandler):
         try:
             request = json.loads(line)
             if request.get("cmd") == "down":
-                self.wfile.write(b'{"ok": true}\n')
+                keeper.down_requested = True
                 keeper.down_event.set()
+                if keeper.closed_event.wait(_DOWN_REPLY_S):
+                    reply = keeper.down_report
+                else:
+                    reply = {"error": f"the cluster did not stop in {_DOWN_REPLY_S:.0f} s"}
+                self.wfile.write((json.dumps(reply, default=str) + "\n").encode())
+                keeper.replied_event.set()
                 return
             with keeper.lock:
                 reply = keeper.dispatch(request)
@@ -299,6 +347,7 @@ class _KeeperServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
 def _cmd_serve(args: argparse.Namespace) -> int:
     state_file, sock_path, _ = _paths(args.engine)
     options = json.loads(args.options)
+    become_subreaper()  # the children of killed servers come back to the keeper to be reaped
     keeper = _Keeper(args.engine, _open_cluster(args.engine, options), options.get("proxies", True))
     signal.signal(signal.SIGTERM, lambda *_: keeper.down_event.set())
     with contextlib.suppress(FileNotFoundError):
@@ -320,11 +369,30 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         server.shutdown()
     finally:
         server.server_close()
-        keeper.close()
-        for path in (state_file, sock_path):
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()
+        try:
+            report = keeper.shut_down()
+        finally:
+            for path in (state_file, sock_path):
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
+            keeper.closed_event.set()
+        if keeper.down_requested:
+            keeper.replied_event.wait(10.0)
+    if report["survivors"]:
+        print(f"processes still present: {', '.join(report['survivors'])}", file=sys.stderr)
+        return 1
     return 0
+
+
+def _describe_pid(pid: int) -> str:
+    """``"<pid> (<command>, <state>)"`` for reports about processes that did not go away."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        state = stat.rsplit(")", 1)[1].split()[0]
+    except (OSError, ValueError):
+        return str(pid)
+    return f"{pid} ({name}, {'zombie' if state == 'Z' else 'state ' + state})"
 
 
 def _request(engine: str, payload: dict[str, Any], timeout: float = 120.0) -> dict[str, Any]:
@@ -401,22 +469,72 @@ def _cmd_up(args: argparse.Namespace) -> int:
 
 def _cmd_down(args: argparse.Namespace) -> int:
     state_file, _, _ = _paths(args.engine)
+    code = 0
     if not state_file.exists():
         print(f"no {args.engine} cluster is running")
     else:
-        keeper = int(json.loads(state_file.read_text()).get("keeper_pid", 0))
-        with contextlib.suppress(SystemExit, OSError):
-            _request(args.engine, {"cmd": "down"}, timeout=10)
-        if keeper and not wait_pid_gone(keeper, 30):
-            os.kill(keeper, signal.SIGTERM)
-            wait_pid_gone(keeper, 30)
-        print(f"{args.engine} cluster stopped")
+        code = _stop_cluster(args.engine, json.loads(state_file.read_text()))
     if args.purge_cache and args.engine == "pg":
         from awsdb_testing.pg.cluster import purge_snapshot_cache
 
         purge_snapshot_cache()
         print("snapshot cache removed")
+    return code
+
+
+def _stop_cluster(engine: str, info: dict[str, Any]) -> int:
+    """Stop the keeper and wait until every server process is gone; 1 if some survived."""
+    keeper = int(info.get("keeper_pid", 0))
+    with contextlib.suppress(SystemExit, OSError, ValueError):
+        info = {**info, **_request(engine, {"cmd": "status"}, timeout=10)}  # current PIDs
+    servers = _server_processes(info)
+    reply: dict[str, Any] = {}
+    with contextlib.suppress(SystemExit, OSError, ValueError):
+        reply = _request(engine, {"cmd": "down"}, timeout=_DOWN_REPLY_S + 10)
+    problems: list[str] = []
+    if (
+        keeper
+        and not wait_pid_gone(keeper, _DOWN_GRACE_S)
+        and stop_pids([keeper], grace=_DOWN_GRACE_S, kill_timeout=_DOWN_GRACE_S)
+    ):
+        problems.append(f"the keeper {_describe_pid(keeper)} did not exit")
+    # normally the keeper has reaped them all; after a keeper crash they are stopped here
+    left = stop_pids(servers, grace=_DOWN_GRACE_S, kill_timeout=_DOWN_GRACE_S)
+    problems += [f"server process {_describe_pid(pid)} is still present" for pid in left]
+    problems += [
+        f"server process {desc} survived the keeper" for desc in reply.get("survivors", [])
+    ]
+    if problems:
+        for problem in problems:
+            print(f"error: {problem}", file=sys.stderr)
+        print(f"{engine} cluster stopped, but {len(problems)} process(es) remain", file=sys.stderr)
+        return 1
+    # left behind only when the keeper died: its state files and the cluster's run directory
+    state_file, sock_path, _ = _paths(engine)
+    for path in (state_file, sock_path):
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+    if info.get("base_dir"):
+        remove_tree(Path(info["base_dir"]))
+    print(f"{engine} cluster stopped ({max(len(servers), reply.get('processes', 0))} processes)")
     return 0
+
+
+def _server_processes(info: dict[str, Any]) -> list[int]:
+    """The cluster's servers (recorded PIDs still running a server of its base directory)
+    and all their descendants."""
+    base = str(info.get("base_dir", ""))
+    out: list[int] = []
+    for pid in (info.get("pids") or {}).values():
+        if not pid or not pid_present(int(pid)):
+            continue
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+        except OSError:
+            continue
+        if base and base in cmdline:  # not a process that reused a stale PID
+            out += [int(pid), *descendants_of(int(pid))]
+    return out
 
 
 def _print_status(info: dict[str, Any]) -> None:

@@ -554,8 +554,9 @@ class Connection:
         wait.cancel = pending.cancel  # type: ignore[attr-defined]
         return wait
 
-    def _clear_handle(self, handle: QueryHandle) -> None:
-        """Release a query locally and, best effort, on the engine."""
+    def _clear_handle(self, handle: QueryHandle, timeout: float | None = None) -> None:
+        """Release a query locally and, best effort, on the engine (deadline ``timeout``,
+        default ``clear_timeout``)."""
         self._release(handle)
         if self._closed:
             return
@@ -567,7 +568,7 @@ class Connection:
                 ),
                 colour=handle.colour,
                 engine_ip=handle.engine_ip,
-                timeout=self.clear_timeout,
+                timeout=timeout or self.clear_timeout,
             )
         except Error as exc:
             _log.debug("clearOrCancelQuery of %s failed: %s", handle.query_id, exc)
@@ -667,30 +668,37 @@ class Connection:
         before = self._colour
         return self._colour_for_new_work() != before and before is not None
 
-    def _session_call(self, name: str, build: Callable[[str], Any]) -> Any:
+    def _session_call(
+        self, name: str, build: Callable[[str], Any], timeout: float | None = None
+    ) -> Any:
         """A session-bearing call outside queries: re-auth once on an expired session."""
         for attempt in range(self.max_retries + 1):
             colour = self._colour_for_new_work()
             session = ""
             try:
                 session = self._session(colour)
-                return self._call(name, build(session), colour=colour)
+                return self._call(name, build(session), colour=colour, timeout=timeout)
             except (StrategyMismatchError, SessionExpiredError, ClusterSuspendedError) as exc:
                 if attempt >= self.max_retries:
                     raise
                 self._recover(exc, colour, session)
         raise AssertionError("unreachable")
 
-    def clear(self, query_id: str, engine_ip: str | None = None) -> None:
-        """Release a query on the engine (``clear`` RPC)."""
+    def clear(
+        self, query_id: str, engine_ip: str | None = None, timeout: float | None = None
+    ) -> None:
+        """Release a query on the engine (``clear`` RPC) under the deadline ``timeout``
+        (seconds, default ``clear_timeout``)."""
+        deadline = timeout or self.clear_timeout
         handle = self._inflight_by_id(query_id)
         if handle is not None:
             self._release(handle)
-            self._query_call("clear", pb.ClearRequest, handle)
+            self._query_call("clear", pb.ClearRequest, handle, timeout=deadline)
             return
         self._session_call(
             "clear",
             lambda s: pb.ClearRequest(engineIP=engine_ip or "", sessionId=s, queryId=query_id),
+            timeout=deadline,
         )
 
     def query_cancel(self, engine_ip: str, query_id: str) -> None:

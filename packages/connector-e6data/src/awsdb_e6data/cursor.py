@@ -86,6 +86,17 @@ class Cursor:
         return self._query_id
 
     @property
+    def metadata(self) -> list[tuple[str, str]]:
+        """The gRPC call headers of the current query (``plannerip``, ``cluster-name``,
+        ``strategy``: the query's own colour), or of new work when there is no query; never
+        a credential. Sends nothing."""
+        conn = self._conn()
+        handle = self._holder[0]
+        if handle is not None and not handle.done:
+            return conn._headers(handle.colour, handle.engine_ip)
+        return conn._headers(conn._colour or conn._state.snapshot()[0])
+
+    @property
     def _handle(self) -> QueryHandle | None:
         return self._holder[0]
 
@@ -96,7 +107,7 @@ class Cursor:
 
     # --- execute ------------------------------------------------------------------------
 
-    def _discard(self) -> None:
+    def _discard(self, timeout: float | None = None) -> None:
         """Drop the previous query's rows and release it (D1/D2)."""
         handle = self._holder[0]
         self._holder[0] = None
@@ -104,7 +115,7 @@ class Cursor:
         self._rows, self._pos = [], 0
         self._exhausted = True
         if handle is not None and not handle.done and self.connection is not None:
-            self.connection._clear_handle(handle)
+            self.connection._clear_handle(handle, timeout)
 
     def _drop_prefetch(self) -> None:
         pending, self._prefetch = self._prefetch, None
@@ -279,13 +290,14 @@ class Cursor:
             self._drop_prefetch()
             conn._clear_handle(handle)  # also released on the engine, under a deadline
 
-    def clear(self, query_id: str | None = None) -> None:
-        """Release the current query (or ``query_id``) on the engine."""
+    def clear(self, query_id: str | None = None, timeout: float | None = None) -> None:
+        """Release the current query (or ``query_id``) on the engine; ``timeout`` is the
+        deadline of the release in seconds (default: the connection's ``clear_timeout``)."""
         conn = self._conn()
         if query_id is not None and query_id != self._query_id:
-            conn.clear(query_id)
+            conn.clear(query_id, timeout=timeout)
             return
-        self._discard()
+        self._discard(timeout)
 
     def status(self, query_id: str | None = None) -> Any:
         """The engine's status of the query: an object with ``.status`` and ``.rowCount``."""
@@ -343,12 +355,13 @@ class Cursor:
     def setoutputsize(self, size: Any, column: Any = None) -> None:
         """No-op (PEP 249)."""
 
-    def close(self) -> None:
-        """Release the current query (only if there is one); idempotent."""
+    def close(self, timeout: float | None = None) -> None:
+        """Release the current query (only if there is one); idempotent. ``timeout`` is the
+        deadline of the release in seconds (default: the connection's ``clear_timeout``)."""
         if self.connection is None:
             return
         try:
-            self._discard()
+            self._discard(timeout)
         finally:
             self.connection = None
 

@@ -23,15 +23,12 @@ import contextlib
 import errno
 import os
 import re
-import secrets
 import shutil
 import signal
-import string
 import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
@@ -57,63 +54,31 @@ from awsdb_testing.mysql._server import (
 from awsdb_testing.mysql._sql import (
     APP_PASSWORD,
     APP_USER,
-    REPL_PASSWORD,
-    REPL_USER,
-    setup_sql,
+)
+from awsdb_testing.mysql.failover import reclone_node, rejoin_node, run_failover, wait_converged
+from awsdb_testing.mysql.node import (
+    WRITER_QUERY,
+    MariaDBNode,
+    NodeRef,
+    ReplicationError,
+    random_hash,
+    server_argv,
+)
+from awsdb_testing.mysql.replication import (
+    bootstrap_primary,
+    change_master,
+    wait_replicas_caught_up,
+    write_membership,
+    write_static_topology,
 )
 from awsdb_testing.mysql.rewriter import DEFAULT_AURORA_VERSION, rewriter_factory
+from awsdb_testing.mysql.snapshot import restore_snapshot, take_snapshot
 from awsdb_testing.proxy import FaultProxy, start_proxy_group
 
 if TYPE_CHECKING:
     from awsdb_testing.netns import NetnsNetwork
 
 __all__ = ["MariaDBCluster", "NodeRef", "ReplicationError"]
-
-NodeRef = NodeInfo | str | int
-"""A node given as its :class:`NodeInfo`, instance id (``instance-2``) or 1-based index."""
-
-_GTID_RE = re.compile(r"(\d+)-(\d+)-(\d+)")
-_WRITER_QUERY = (
-    "SELECT SERVER_ID FROM aurora_emu.replica_host_status WHERE SESSION_ID = 'MASTER_SESSION_ID'"
-)
-
-
-class ReplicationError(RuntimeError):
-    """A replica's replication threads stopped with an error."""
-
-
-def _gtid_seq(pos: str) -> int:
-    """Total of the sequence numbers in a GTID position (one domain in this harness)."""
-    return sum(int(m.group(3)) for m in _GTID_RE.finditer(pos or ""))
-
-
-def _random_hash() -> str:
-    alphabet = string.ascii_lowercase + string.digits
-    return "c" + "".join(secrets.choice(alphabet) for _ in range(11))
-
-
-@dataclass
-class _Node:
-    index: int
-    instance_id: str
-    server_id: int
-    host: str  # server bind address (replication and direct connections)
-    port: int
-    dir: Path
-    proxy: FaultProxy | None = None
-    proc: ServerProcess | None = None
-    was_writer: bool = False
-
-    @property
-    def datadir(self) -> Path:
-        return self.dir / "data"
-
-    @property
-    def socket_path(self) -> Path:
-        return self.dir / "sock"
-
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.alive()
 
 
 class _Names:
@@ -175,7 +140,7 @@ class MariaDBCluster:
         self._bins = bins
         self._count = nodes
         self.name = name
-        self.cluster_hash = cluster_hash or _random_hash()
+        self.cluster_hash = cluster_hash or random_hash()
         self.region = region
         self._first_ip = first_ip
         self._proxy_first_ip = proxy_first_ip
@@ -189,7 +154,7 @@ class MariaDBCluster:
         self._network = network
         self._user: ServerUser | None = server_user("mysql")
         self._base: Path | None = None
-        self._nodes: list[_Node] = []
+        self._nodes: list[MariaDBNode] = []
         self._ctl_conns: dict[int, Any] = {}
         self._lock = threading.RLock()
         self._names_installed = False
@@ -226,10 +191,10 @@ class MariaDBCluster:
             else:
                 raise OSError(errno.EADDRINUSE, "could not find a free port for MariaDB")
             self.timings["servers_up"] = time.monotonic() - t0
-            self._bootstrap_primary(self._nodes[0])
+            bootstrap_primary(self, self._nodes[0])
             for node in self._nodes[1:]:
-                self._change_master(node, self._nodes[0], use_gtid="slave_pos")
-            self._wait_replicas_caught_up(self._nodes[0], timeout=30.0)
+                change_master(self, node, self._nodes[0], use_gtid="slave_pos")
+            wait_replicas_caught_up(self, self._nodes[0], timeout=30.0)
             self._start_proxies()
             self._nodes[0].was_writer = True
             self._endpoint_writer = 1
@@ -336,7 +301,7 @@ class MariaDBCluster:
 
     def reported_writers(self, ref: NodeRef) -> list[str]:
         """The instance ids ``ref``'s emulated ``replica_host_status`` reports as writer."""
-        return sorted(str(r[0]) for r in self._q(self._node(ref), _WRITER_QUERY))
+        return sorted(str(r[0]) for r in self._q(self._node(ref), WRITER_QUERY))
 
     def replication_status(self, ref: NodeRef) -> dict[str, Any] | None:
         """``SHOW SLAVE STATUS`` of ``ref`` as a dict (``None`` when it is no replica)."""
@@ -513,43 +478,11 @@ class MariaDBCluster:
         fails (for example its binlog has transactions the new writer never received), the
         node is re-cloned.
         """
-        t0 = time.monotonic()
-        node = self._node(ref)
-        writer = self._node(self.writer().instance_id)
-        if node.index == writer.index:
-            raise ValueError(f"{node.instance_id} is the writer")
-        if not node.alive():
-            self._start_servers({node.index: True})
-        else:
-            self._q(node, "SET GLOBAL read_only = ON")
-        node.was_writer = False
-        try:
-            self._change_master(node, writer, use_gtid="current_pos")
-            self._wait_caught_up(node, writer, timeout)
-        except (ReplicationError, TimeoutError):
-            self.reclone(node.index, timeout=timeout)
-        return time.monotonic() - t0
+        return rejoin_node(self, ref, timeout=timeout)
 
     def reclone(self, ref: NodeRef, *, timeout: float = 60.0) -> float:
         """Rebuild ``ref`` from a pristine data directory, replaying the writer's binlog."""
-        t0 = time.monotonic()
-        node = self._node(ref)
-        writer = self._node(self.writer().instance_id)
-        if node.index == writer.index:
-            raise ValueError(f"{node.instance_id} is the writer")
-        self.kill(node.index)
-        assert self._base is not None
-        shutil.rmtree(node.datadir, ignore_errors=True)
-        shutil.copytree(self._base / "pristine", node.datadir, symlinks=True)
-        chown_tree(node.dir, self._user)
-        # a new server id: a replica skips binlog events carrying its own id, and the
-        # history it replays was partly written under the old one
-        node.server_id += 1000
-        self._start_servers({node.index: True})
-        node.was_writer = False
-        self._change_master(node, writer, use_gtid="slave_pos")
-        self._wait_caught_up(node, writer, timeout)
-        return time.monotonic() - t0
+        return reclone_node(self, ref, timeout=timeout)
 
     # ================================================================== failover
 
@@ -570,112 +503,26 @@ class MariaDBCluster:
         ``replicated`` (a marker row written on the new writer is on every replica). The old
         writer stays down; call :meth:`rejoin` to bring it back.
         """
-        with self._lock:
-            old = self._node(self.writer().instance_id)
-            replicas = [n for n in self._live_nodes() if n.index != old.index]
-            if not replicas:
-                raise LookupError("no replica to promote")
-            chosen = self._node(target) if target is not None else None
-            if chosen is not None and (chosen.index == old.index or not chosen.alive()):
-                raise ValueError(f"cannot promote {chosen.instance_id}")
-            report = FailoverReport(old.instance_id, "", "kill" if kill else "stop")
-            t0 = time.monotonic()
-            if kill:
-                self.kill(old.index)
-            else:
-                self.stop(old.index)
-            report.steps["killed"] = time.monotonic() - t0
-            if no_writer_window_s > 0:
-                time.sleep(no_writer_window_s)
-            new = chosen or self._most_advanced(replicas)
-            report.new_writer = new.instance_id
-            self._promote(new)
-            report.steps["promoted"] = time.monotonic() - t0
-            self._q(
-                new,
-                "UPDATE aurora_emu.topology SET is_writer = (server_id = %s)",
-                (new.instance_id,),
-            )
-            report.steps["writable"] = time.monotonic() - t0
-            others = [n for n in replicas if n.index != new.index]
-            for node in others:
-                self._change_master(node, new, use_gtid="slave_pos")
-            report.steps["repointed"] = time.monotonic() - t0
-            self._schedule_endpoint_flip(new.index)
-            deadline = t0 + converge_timeout
-            self._wait_all_report(new, [new, *others], deadline)
-            report.steps["converged"] = time.monotonic() - t0
-            pos = self._write_marker(new, f"failover-{new.instance_id}")
-            for node in others:
-                try:
-                    self._wait_gtid(node, pos, deadline)
-                except (ReplicationError, TimeoutError):
-                    self.reclone(node.index, timeout=max(5.0, deadline - time.monotonic()))
-                    report.repaired.append(node.instance_id)
-            report.steps["replicated"] = time.monotonic() - t0
-            return report
+        return run_failover(
+            self, target, kill, no_writer_window_s, converge_timeout=converge_timeout
+        )
 
     def wait_converged(self, timeout: float = 30.0) -> float:
         """Wait until one live node is writable, every live node reports it as the writer
         and every replica has applied the writer's binlog; returns seconds waited."""
-        t0 = time.monotonic()
-        deadline = t0 + timeout
-        while True:
-            try:
-                writer = self._node(self.writer().instance_id)
-                live = self._live_nodes()
-                self._wait_all_report(writer, live, deadline)
-                pos = self._gtid_binlog_pos(writer)
-                for node in live:
-                    if node.index != writer.index:
-                        self._wait_gtid(node, pos, deadline)
-                return time.monotonic() - t0
-            except LookupError:
-                if time.monotonic() > deadline:
-                    raise TimeoutError("no writer") from None
-                time.sleep(0.01)
+        return wait_converged(self, timeout)
 
     # ================================================================== topology
 
     def set_topology_static(self, rows: list[TopologyRow]) -> None:
         """Make every node report exactly ``rows`` (zero, one or several writers)."""
-        writer = self._node(self.writer().instance_id)
-        by_id = {n.instance_id: n for n in self._nodes}
-        conn = self._ctl(writer)
-        cur = conn.cursor()
-        try:
-            cur.execute("START TRANSACTION")
-            cur.execute("DELETE FROM aurora_emu.topology")
-            for row in rows:
-                node = by_id.get(row.server_id)
-                cur.execute(
-                    "INSERT INTO aurora_emu.topology (server_id, host, port, is_writer, cpu, "
-                    "replica_lag_in_milliseconds, last_update_timestamp, hidden) VALUES "
-                    "(%s, %s, %s, %s, %s, %s, IF(%s IS NULL, NULL, "
-                    "NOW(6) - INTERVAL %s MICROSECOND), %s)",
-                    (
-                        row.server_id,
-                        node.host if node else "",
-                        node.port if node else 0,
-                        row.is_writer,
-                        row.cpu,
-                        row.replica_lag_ms,
-                        row.last_update_age_s,
-                        int((row.last_update_age_s or 0) * 1_000_000),
-                        row.hidden,
-                    ),
-                )
-            cur.execute("UPDATE aurora_emu.config SET live = FALSE WHERE id = 1")
-            cur.execute("COMMIT")
-        finally:
-            cur.close()
-        self._wait_replicas_caught_up(writer, timeout=30.0)
+        write_static_topology(self, rows)
 
     def set_live(self) -> None:
         """Return to live mode with one fresh membership row per node."""
         writer = self._node(self.writer().instance_id)
-        self._write_membership(writer, live=True)
-        self._wait_replicas_caught_up(writer, timeout=30.0)
+        write_membership(self, writer, live=True)
+        wait_replicas_caught_up(self, writer, timeout=30.0)
 
     # ================================================================== snapshot
 
@@ -684,29 +531,7 @@ class MariaDBCluster:
 
         The cluster must be converged (every replica caught up). Returns seconds taken.
         """
-        t0 = time.monotonic()
-        assert self._base is not None
-        writer = self._node(self.writer().instance_id)
-        self._wait_replicas_caught_up(writer, timeout=30.0)
-        roles = {n.index: n.index != writer.index for n in self._nodes}
-        snap = self._base / "snapshot"
-        remove_tree(snap)
-        self._drop_ctl_conns()
-        for node in self._nodes:
-            if node.proc is not None:
-                node.proc.stop()
-                node.proc = None
-        snap.mkdir()
-        for node in self._nodes:
-            shutil.copytree(node.datadir, snap / f"n{node.index}", symlinks=True)
-        (snap / "writer").write_text(str(writer.index))
-        self._start_servers(roles)
-        for node in self._nodes:
-            if node.index != writer.index:
-                self._q(node, "START SLAVE")
-        self._has_snapshot = True
-        self.timings["snapshot"] = time.monotonic() - t0
-        return self.timings["snapshot"]
+        return take_snapshot(self)
 
     def restore(self) -> float:
         """SIGKILL everything, copy the snapshot back, start and wait for replication.
@@ -714,36 +539,11 @@ class MariaDBCluster:
         Proxies are healed and the writer endpoint points at the snapshot's writer again.
         Returns seconds taken.
         """
-        if not self._has_snapshot or self._base is None:
-            raise RuntimeError("no snapshot taken")
-        t0 = time.monotonic()
-        snap = self._base / "snapshot"
-        writer_index = int((snap / "writer").read_text())
-        self._drop_ctl_conns()
-        self._kill_all_servers()
-        for node in self._nodes:
-            shutil.rmtree(node.datadir, ignore_errors=True)
-            shutil.copytree(snap / f"n{node.index}", node.datadir, symlinks=True)
-            chown_tree(node.dir, self._user)
-            node.was_writer = node.index == writer_index
-        self._start_servers({n.index: n.index != writer_index for n in self._nodes})
-        for node in self._nodes:
-            if node.index != writer_index:
-                self._q(node, "START SLAVE")
-        for proxy in self.proxies:
-            proxy.heal()
-            proxy.retarget(self.server_address(self._nodes[self.proxies.index(proxy)].index))
-        if self._dns_timer is not None:
-            self._dns_timer.cancel()
-            self._dns_timer = None
-        self.point_writer_endpoint(writer_index)
-        self._wait_replicas_caught_up(self._node(writer_index), timeout=30.0)
-        self.timings["restore"] = time.monotonic() - t0
-        return self.timings["restore"]
+        return restore_snapshot(self)
 
     # ================================================================== internals
 
-    def _node(self, ref: NodeRef) -> _Node:
+    def _node(self, ref: NodeRef) -> MariaDBNode:
         if isinstance(ref, NodeInfo):
             ref = ref.instance_id
         for node in self._nodes:
@@ -753,7 +553,7 @@ class MariaDBCluster:
                 return node
         raise KeyError(f"no node {ref!r}")
 
-    def _info(self, node: _Node) -> NodeInfo:
+    def _info(self, node: MariaDBNode) -> NodeInfo:
         host, port = node.proxy.address if node.proxy is not None else (node.host, node.port)
         return NodeInfo(
             instance_id=node.instance_id,
@@ -763,7 +563,7 @@ class MariaDBCluster:
             pid=node.proc.pid if node.proc is not None and node.alive() else None,
         )
 
-    def _live_nodes(self) -> list[_Node]:
+    def _live_nodes(self) -> list[MariaDBNode]:
         return [n for n in self._nodes if n.alive()]
 
     def _prepare_pristine(self, base: Path) -> Path:
@@ -786,7 +586,7 @@ class MariaDBCluster:
             block = allocate_loopback_block(self._count, self._first_ip)
             hosts, port = block.hosts, block.port
         self._nodes = [
-            _Node(
+            MariaDBNode(
                 index=i + 1,
                 instance_id=f"instance-{i + 1}{self._instance_suffix}",
                 server_id=self._server_id_base + i + 1,
@@ -797,51 +597,16 @@ class MariaDBCluster:
             for i in range(self._count)
         ]
 
-    def _server_argv(self, node: _Node, read_only: bool) -> list[str]:
-        d = node.dir
-        argv = [
-            str(self._bins.mariadbd),
-            "--no-defaults",
-            f"--datadir={node.datadir}",
-            f"--bind-address={node.host}",
-            f"--port={node.port}",
-            f"--socket={node.socket_path}",
-            f"--pid-file={d / 'mariadbd.pid'}",
-            f"--log-error={d / 'error.log'}",
-            f"--tmpdir={d}",
-            f"--server-id={node.server_id}",
-            f"--report-host={node.instance_id}",
-            f"--report-port={node.port}",
-            "--log-bin=binlog",
-            "--relay-log=relay",
-            "--binlog-format=ROW",
-            "--log-slave-updates=ON",
-            "--gtid-strict-mode=ON",
-            "--slave-net-timeout=5",
-            "--skip-slave-start",
-            "--innodb-flush-log-at-trx-commit=2",
-            "--sync-binlog=0",
-            "--innodb-doublewrite=0",
-            "--log-bin-trust-function-creators=ON",
-            "--performance-schema=OFF",
-            "--innodb-buffer-pool-size=32M",
-            "--innodb-log-file-size=16M",
-            "--max-connections=100",
-            "--skip-name-resolve",
-            f"--read-only={'ON' if read_only else 'OFF'}",
-        ]
-        if self._network is not None and self._user is not None:
-            argv.append(f"--user={self._user.name}")
-        return argv
-
     def _start_servers(self, read_only: dict[int, bool]) -> None:
         """Start the given nodes in parallel and wait until they accept connections."""
-        started: list[_Node] = []
+        started: list[MariaDBNode] = []
         for index, ro in read_only.items():
             node = self._node(index)
             prefix = self._network.exec_prefix(index) if self._network is not None else None
             node.proc = ServerProcess.start(
-                self._server_argv(node, ro),
+                server_argv(
+                    self._bins, node, ro, user=self._user, in_netns=self._network is not None
+                ),
                 socket_path=node.socket_path,
                 log=node.dir / "error.log",
                 user=self._user,
@@ -884,62 +649,6 @@ class MariaDBCluster:
         for node, proxy in zip(self._nodes, proxies, strict=True):
             node.proxy = proxy
 
-    def _bootstrap_primary(self, primary: _Node) -> None:
-        for stmt in setup_sql():
-            self._q(primary, stmt)
-        self._write_membership(primary, live=True)
-
-    def _write_membership(self, writer: _Node, *, live: bool) -> None:
-        conn = self._ctl(writer)
-        cur = conn.cursor()
-        try:
-            cur.execute("START TRANSACTION")
-            cur.execute("DELETE FROM aurora_emu.topology")
-            for node in self._nodes:
-                cur.execute(
-                    "INSERT INTO aurora_emu.topology (server_id, host, port, is_writer) "
-                    "VALUES (%s, %s, %s, %s)",
-                    (node.instance_id, node.host, node.port, node.index == writer.index),
-                )
-            cur.execute("UPDATE aurora_emu.config SET live = %s WHERE id = 1", (live,))
-            cur.execute("COMMIT")
-        finally:
-            cur.close()
-
-    def _change_master(self, node: _Node, master: _Node, *, use_gtid: str) -> None:
-        self._q(node, "STOP SLAVE")
-        self._q(
-            node,
-            f"CHANGE MASTER TO MASTER_HOST='{master.host}', MASTER_PORT={master.port}, "
-            f"MASTER_USER='{REPL_USER}', MASTER_PASSWORD='{REPL_PASSWORD}', "
-            f"MASTER_USE_GTID={use_gtid}, MASTER_CONNECT_RETRY=1, "
-            "MASTER_HEARTBEAT_PERIOD=1",
-        )
-        self._q(node, "START SLAVE")
-
-    def _promote(self, node: _Node) -> None:
-        status = self.replication_status(node.index)
-        if status is not None:
-            io_pos = str(status.get("Gtid_IO_Pos") or "")
-            if io_pos:  # apply everything already received before promoting
-                self._q(node, "SELECT MASTER_GTID_WAIT(%s, 5)", (io_pos,))
-        self._q(node, "STOP SLAVE")
-        self._q(node, "RESET SLAVE ALL")
-        self._q(node, "SET GLOBAL read_only = OFF")
-        node.was_writer = True
-        for other in self._nodes:
-            if other.index != node.index:
-                other.was_writer = False
-
-    def _most_advanced(self, replicas: list[_Node]) -> _Node:
-        def rank(node: _Node) -> tuple[int, int, int]:
-            status = self.replication_status(node.index) or {}
-            received = _gtid_seq(str(status.get("Gtid_IO_Pos") or ""))
-            applied = _gtid_seq(str(self._q(node, "SELECT @@gtid_current_pos")[0][0] or ""))
-            return (max(received, applied), applied, -node.index)
-
-        return max(replicas, key=rank)
-
     def _schedule_endpoint_flip(self, index: int) -> None:
         if self._dns_timer is not None:
             self._dns_timer.cancel()
@@ -953,73 +662,16 @@ class MariaDBCluster:
         self._dns_timer = timer
         timer.start()
 
-    def _wait_all_report(self, writer: _Node, nodes: list[_Node], deadline: float) -> None:
-        pending = list(nodes)
-        while pending:
-            pending = [
-                n
-                for n in pending
-                if [str(r[0]) for r in self._q(n, _WRITER_QUERY)] != [writer.instance_id]
-            ]
-            if not pending:
-                return
-            for node in pending:
-                self._check_replication(node)
-            if time.monotonic() > deadline:
-                names = ", ".join(n.instance_id for n in pending)
-                raise TimeoutError(f"{names} do not report {writer.instance_id} as writer")
-            time.sleep(0.003)
-
-    def _write_marker(self, writer: _Node, value: str) -> str:
-        self._q(writer, "INSERT INTO appdb.marker (v) VALUES (%s)", (value[:64],))
-        return self._gtid_binlog_pos(writer)
-
-    def _gtid_binlog_pos(self, node: _Node) -> str:
-        return str(self._q(node, "SELECT @@gtid_binlog_pos")[0][0] or "")
-
-    def _wait_gtid(self, node: _Node, pos: str, deadline: float) -> None:
-        if not pos:
-            return
-        while True:
-            remaining = deadline - time.monotonic()
-            step = max(0.0, min(0.5, remaining))
-            rows = self._q(node, "SELECT MASTER_GTID_WAIT(%s, %s)", (pos, step))
-            if rows and int(rows[0][0]) == 0:
-                return
-            self._check_replication(node)
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{node.instance_id} did not reach GTID {pos}")
-
-    def _wait_caught_up(self, node: _Node, writer: _Node, timeout: float) -> None:
-        self._wait_gtid(node, self._gtid_binlog_pos(writer), time.monotonic() + timeout)
-
-    def _wait_replicas_caught_up(self, writer: _Node, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        pos = self._gtid_binlog_pos(writer)
-        for node in self._live_nodes():
-            if node.index != writer.index:
-                self._wait_gtid(node, pos, deadline)
-
-    def _check_replication(self, node: _Node) -> None:
-        status = self.replication_status(node.index)
-        if status is None:
-            return
-        for kind in ("IO", "SQL"):
-            errno_ = int(status.get(f"Last_{kind}_Errno") or 0)
-            if errno_ and errno_ not in (2003, 2013):  # connect retries are not fatal
-                msg = status.get(f"Last_{kind}_Error")
-                raise ReplicationError(f"{node.instance_id} {kind} thread error {errno_}: {msg}")
-
     # ---------------------------------------------------------------- control connections
 
-    def _ctl(self, node: _Node) -> Any:
+    def _ctl(self, node: MariaDBNode) -> Any:
         conn = self._ctl_conns.get(node.index)
         if conn is None:
             conn = self.superuser_connect(node.index)
             self._ctl_conns[node.index] = conn
         return conn
 
-    def _q(self, node: _Node, sql: str, params: tuple[Any, ...] | None = None) -> list[Any]:
+    def _q(self, node: MariaDBNode, sql: str, params: tuple[Any, ...] | None = None) -> list[Any]:
         """Run ``sql`` as root on ``node`` (one reconnect on a lost control connection)."""
         for attempt in (1, 2):
             conn = self._ctl(node)
@@ -1037,7 +689,7 @@ class MariaDBCluster:
                     raise
         raise AssertionError("unreachable")
 
-    def _drop_ctl(self, node: _Node) -> None:
+    def _drop_ctl(self, node: MariaDBNode) -> None:
         conn = self._ctl_conns.pop(node.index, None)
         if conn is not None:
             with contextlib.suppress(Exception):

@@ -32,375 +32,44 @@ A subclass may also check the pass-through contract on a real database by overri
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
 import gc
 import importlib.metadata as md
-import os
-import re
 import threading
 import time
 import types
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
 import pytest
 
 import awsdb
-from awsdb.hookspecs import PROJECT
 from awsdb.plugin import ALL_METHODS, Plugin, PluginSpec
-from awsdb_testing import fake_dialect
-from awsdb_testing.fake_driver import FakeDriver, IntegrityError, OperationalError, Script
-from awsdb_testing.recorder import HookLog, HookRecorder
+from awsdb_testing._conformance_harness import (
+    IMPL_ATTR,
+    INNER,
+    OUTER,
+    SUBJECT,
+    Harness,
+    RealTarget,
+    fail,
+    live_threads,
+    open_fds,
+)
+from awsdb_testing._conformance_workload import (
+    LIFECYCLE,
+    STEP_METHODS,
+    STEPS,
+    Outcome,
+    Session,
+    Step,
+    driver_arg_problems,
+    driver_count_problems,
+    run_steps,
+    workload_script,
+)
+from awsdb_testing.fake_driver import FakeDriver, IntegrityError, OperationalError
 
 __all__ = ["INNER", "OUTER", "STEP_METHODS", "SUBJECT", "PluginConformance", "RealTarget"]
-
-OUTER = "conformance_outer"
-"""Code of the recorder placed outermost."""
-INNER = "conformance_inner"
-"""Code of the recorder placed innermost (next to the driver)."""
-SUBJECT = "subject"
-"""Name under which the plugin under test's own hook calls are recorded."""
-
-_LIFECYCLE = frozenset({"connect", "force_connect"})
-_IMPL_ATTR = f"{PROJECT}_impl"
-
-_SQL = "SELECT id, name FROM conformance WHERE id > %(id)s"
-_PARAMS = {"id": 0}
-_ROWS = [(1, "one"), (2, "two"), (3, "three"), (4, "four"), (5, "five"), (6, "six")]
-_WRITE = "INSERT INTO conformance (id) VALUES (%(id)s)"
-_PROC = "conformance_proc"
-
-
-@dataclass(frozen=True)
-class RealTarget:
-    """A real driver to run the pass-through contract on: the connect function (e.g.
-    ``psycopg.Connection.connect``), a conninfo, extra properties and a query returning rows."""
-
-    target: Callable[..., Any]
-    conninfo: str = ""
-    props: Mapping[str, Any] = field(default_factory=dict)
-    query: str = "SELECT 1"
-
-
-@dataclass
-class _Instance:
-    plugin: Plugin
-    releases: int = 0
-
-
-class _Harness:
-    """One test's fake driver, hook log, registrations and opened connections."""
-
-    def __init__(self, suite: PluginConformance, spec: PluginSpec) -> None:
-        self.suite = suite
-        self.spec = spec
-        self.log = HookLog()
-        self.instances: list[_Instance] = []
-        self.driver = FakeDriver(_script())
-        self.opened: list[Any] = []
-        self.subscriptions = spec.methods()
-        self.register()
-
-    def register(self) -> None:
-        """Register the fake dialect, the recorders and the spied subject (again after a
-        ``release_resources()``)."""
-        fake_dialect.register()
-        for module in self.suite.register_modules:
-            awsdb.register_plugin(module)
-        awsdb.register_plugin(HookRecorder.spec(self.log, code=OUTER, weight=1))
-        awsdb.register_plugin(HookRecorder.spec(self.log, code=INNER, weight=1_000_000))
-        awsdb.register_plugin(self._spied_spec())
-
-    def _spied_spec(self) -> PluginSpec:
-        original = self.spec
-
-        def factory(service: Any, props: Any) -> Plugin:
-            plugin = original.factory(service, props)
-            record = _Instance(plugin)
-            self.instances.append(record)
-            _install_spies(plugin, record, self.log)
-            return plugin
-
-        return dataclasses.replace(original, factory=factory, subscribed_methods=self.subscriptions)
-
-    def connect(self, *, wrapped: bool = True, real: RealTarget | None = None) -> Any:
-        """Open a wrapper connection with the subject (between the recorders if ``wrapped``)
-        on the fake driver, or on ``real``."""
-        code = self.spec.code
-        props: dict[str, Any] = dict(self.suite.properties)
-        if real is not None:
-            props.update(real.props)
-        if wrapped:
-            props["plugins"] = [OUTER, code, INNER]
-            props["auto_sort_wrapper_plugin_order"] = False
-        else:
-            props["plugins"] = [code]
-        if real is not None:
-            conn = awsdb.connect(real.target, real.conninfo, **props)
-        else:
-            conn = awsdb.connect(self.driver.connect, self.suite.conninfo, **props)
-        self.opened.append(conn)
-        return conn
-
-    def close_all(self) -> None:
-        """Close every wrapper connection this harness opened (errors ignored)."""
-        for conn in self.opened:
-            with contextlib.suppress(Exception):
-                conn.close()
-
-
-def _script() -> Script:
-    # Matched anywhere in the text: plugins may prefix comments or hints to statements.
-    script = Script()
-    script.on_sql(re.compile(re.escape(_SQL)), _ROWS, columns=["id", "name"])
-    script.on_sql(re.compile(re.escape(_WRITE)), (), rowcount=1)
-    script.on_sql(re.compile(re.escape(_PROC)), [(42,)], columns=["answer"])
-    return script
-
-
-def _install_spies(plugin: Plugin, record: _Instance, log: HookLog) -> None:
-    """Record the subject's own hook calls and its ``release()`` calls.
-
-    The pipeline binds ``plugin.execute`` / ``plugin.connect`` when it compiles the chains,
-    after the factory returned, so instance attributes set here are what it calls.
-    """
-    for hook in ("execute", "connect", "force_connect"):
-        impl = getattr(plugin, hook, None)
-        if callable(impl):
-            setattr(plugin, hook, _spy(hook, impl, log))
-    release = plugin.release
-
-    def counted_release() -> None:
-        record.releases += 1
-        release()
-
-    plugin.release = counted_release  # type: ignore[method-assign]
-
-
-def _spy(hook: str, impl: Callable[..., Any], log: HookLog) -> Callable[..., Any]:
-    def spy(*args: Any, **kwargs: Any) -> Any:
-        if hook == "execute":
-            method = kwargs.get("method", args[1] if len(args) > 1 else "?")
-        else:
-            method = hook
-        entry = log.enter(SUBJECT, hook, str(method), (), {})
-        try:
-            result = impl(*args, **kwargs)
-        except BaseException as exc:
-            log.exit(entry, error=exc)
-            raise
-        log.exit(entry, result=result)
-        return result
-
-    return spy
-
-
-# --- the workload: one step per DB-API entry point -----------------------------------------
-
-
-@dataclass
-class _Session:
-    harness: _Harness
-    wrapped: bool
-    conn: Any = None
-    cur: Any = None
-    cur2: Any = None
-    conn2: Any = None
-    xid: Any = None
-
-
-@dataclass(frozen=True)
-class _Step:
-    method: str
-    run: Callable[[_Session], Any]
-    driver: Mapping[str, int]
-    args: Callable[[_Session], tuple[Any, ...]] | None = None
-    returns: bool = False
-
-    @property
-    def driver_method(self) -> str:
-        return "connect" if self.method in _LIFECYCLE else self.method
-
-
-def _set(obj: Any, name: str, value: Any) -> None:
-    setattr(obj, name, value)
-
-
-def _pipeline_connect(s: _Session, force: bool) -> None:
-    service = s.conn.plugin_service
-    opener = service.force_connect if force else service.connect
-    raw = opener(service.current_host)
-    raw.close()
-
-
-def _open_second(s: _Session) -> None:
-    s.conn2 = s.harness.connect(wrapped=s.wrapped)
-    s.conn2.__enter__()
-
-
-def _tpc_rollback(s: _Session) -> None:
-    s.conn.tpc_begin(s.xid)
-    s.conn.tpc_rollback()
-
-
-def _cursor_enter(s: _Session) -> None:
-    s.cur2 = s.conn.cursor()
-    s.cur2.__enter__()
-
-
-def _no_args(s: _Session) -> tuple[Any, ...]:
-    return ()
-
-
-def _step(
-    method: str,
-    run: Callable[[_Session], Any],
-    args: Callable[[_Session], tuple[Any, ...]] | None = _no_args,
-    *,
-    returns: bool = False,
-    driver: Mapping[str, int] | None = None,
-) -> _Step:
-    return _Step(method, run, driver if driver is not None else {method: 1}, args, returns)
-
-
-def _steps() -> list[_Step]:
-    many = [{"id": 1}, {"id": 2}]
-    closing = {"connect": 1, "Connection.close": 1}
-    return [
-        _step("Connection.cursor", lambda s: _set(s, "cur", s.conn.cursor())),
-        _step("Cursor.arraysize.set", lambda s: _set(s.cur, "arraysize", 2), lambda s: (2,)),
-        _step("Cursor.arraysize", lambda s: s.cur.arraysize, returns=True),
-        _step("Cursor.execute", lambda s: s.cur.execute(_SQL, _PARAMS), lambda s: (_SQL, _PARAMS)),
-        _step("Cursor.description", lambda s: s.cur.description, returns=True),
-        _step("Cursor.rowcount", lambda s: s.cur.rowcount, returns=True),
-        _step("Cursor.lastrowid", lambda s: s.cur.lastrowid, returns=True),
-        _step("Cursor.fetchone", lambda s: s.cur.fetchone(), returns=True),
-        _step("Cursor.fetchmany", lambda s: s.cur.fetchmany(2), lambda s: (2,), returns=True),
-        _step("Cursor.__next__", lambda s: next(iter(s.cur)), returns=True),
-        _step("Cursor.fetchall", lambda s: s.cur.fetchall(), returns=True),
-        _step("Cursor.nextset", lambda s: s.cur.nextset(), returns=True),
-        _step("Cursor.setinputsizes", lambda s: s.cur.setinputsizes([None]), lambda s: ([None],)),
-        _step("Cursor.setoutputsize", lambda s: s.cur.setoutputsize(100), lambda s: (100,)),
-        _step(
-            "Cursor.executemany",
-            lambda s: s.cur.executemany(_WRITE, many),
-            lambda s: (_WRITE, many),
-        ),
-        _step(
-            "Cursor.callproc",
-            lambda s: s.cur.callproc(_PROC, (5,)),
-            lambda s: (_PROC, (5,)),
-            returns=True,
-        ),
-        _step("Cursor.close", lambda s: s.cur.close()),
-        _step(
-            "Cursor.__enter__",
-            _cursor_enter,
-            driver={"Connection.cursor": 1, "Cursor.__enter__": 1},
-        ),
-        _step(
-            "Cursor.__exit__",
-            lambda s: s.cur2.__exit__(None, None, None),
-            lambda s: (None, None, None),
-        ),
-        _step(
-            "Connection.execute", lambda s: s.conn.execute(_SQL, _PARAMS), lambda s: (_SQL, _PARAMS)
-        ),
-        _step("Connection.commit", lambda s: s.conn.commit()),
-        _step("Connection.autocommit", lambda s: s.conn.autocommit, returns=True),
-        _step(
-            "Connection.autocommit.set",
-            lambda s: _set(s.conn, "autocommit", True),
-            lambda s: (True,),
-        ),
-        _step("Connection.read_only", lambda s: s.conn.read_only, returns=True),
-        _step(
-            "Connection.read_only.set", lambda s: _set(s.conn, "read_only", True), lambda s: (True,)
-        ),
-        _step("Connection.rollback", lambda s: s.conn.rollback()),
-        _step(
-            "Connection.xid",
-            lambda s: _set(s, "xid", s.conn.xid(1, "g", "b")),
-            lambda s: (1, "g", "b"),
-        ),
-        _step("Connection.tpc_begin", lambda s: s.conn.tpc_begin(s.xid), lambda s: (s.xid,)),
-        _step("Connection.tpc_prepare", lambda s: s.conn.tpc_prepare()),
-        _step("Connection.tpc_recover", lambda s: s.conn.tpc_recover(), returns=True),
-        _step("Connection.tpc_commit", lambda s: s.conn.tpc_commit()),
-        _step(
-            "Connection.tpc_rollback",
-            _tpc_rollback,
-            driver={"Connection.tpc_begin": 1, "Connection.tpc_rollback": 1},
-        ),
-        _step("connect", lambda s: _pipeline_connect(s, False), None, driver=closing),
-        _step("force_connect", lambda s: _pipeline_connect(s, True), None, driver=closing),
-        _step("Connection.close", lambda s: s.conn.close()),
-        _step(
-            "Connection.__enter__", _open_second, driver={"connect": 1, "Connection.__enter__": 1}
-        ),
-        _step(
-            "Connection.__exit__",
-            lambda s: s.conn2.__exit__(None, None, None),
-            lambda s: (None, None, None),
-        ),
-    ]
-
-
-_STEPS = _steps()
-STEP_METHODS: frozenset[str] = frozenset(s.method for s in _STEPS)
-"""Every method the suite's workload exercises (all DB-API methods plus the connects)."""
-
-
-@dataclass
-class _Outcome:
-    step: _Step
-    value: Any
-    driver_calls: list[Any]
-    hook_calls: list[Any]
-
-
-def _run_steps(session: _Session) -> list[_Outcome]:
-    h = session.harness
-    outcomes: list[_Outcome] = []
-    for step in _STEPS:
-        h.driver.calls.clear()
-        h.log.clear()
-        try:
-            value = step.run(session)
-        except Exception as exc:
-            raise AssertionError(
-                f"{step.method}: the pass-through call raised {exc!r} (driver calls: "
-                f"{h.driver.calls.methods()})"
-            ) from exc
-        outcomes.append(_Outcome(step, value, h.driver.calls.all(), h.log.calls()))
-    return outcomes
-
-
-def _fail(problems: Sequence[str], what: str) -> None:
-    if problems:
-        shown = "\n  - ".join(problems[:40])
-        more = f"\n  ... and {len(problems) - 40} more" if len(problems) > 40 else ""
-        pytest.fail(f"{what}:\n  - {shown}{more}", pytrace=False)
-
-
-def _threads() -> dict[int, threading.Thread]:
-    return {t.ident: t for t in threading.enumerate() if t.ident is not None}
-
-
-def _fds() -> dict[str, str] | None:
-    try:
-        names = os.listdir("/proc/self/fd")
-    except OSError:
-        return None
-    found: dict[str, str] = {}
-    for name in names:
-        try:
-            found[name] = os.readlink(f"/proc/self/fd/{name}")
-        except OSError:
-            continue
-    return found
 
 
 class PluginConformance:
@@ -487,18 +156,18 @@ class PluginConformance:
         yield
         awsdb.release_resources()
 
-    def _harness(self) -> _Harness:
+    def _harness(self) -> Harness:
         spec = self.__dict__.get("_awsdb_spec")
         if spec is None:
             spec = self.__dict__["_awsdb_spec"] = self.plugin_spec()
-        return _Harness(self, spec)
+        return Harness(self, spec)
 
-    def _session(self, wrapped: bool) -> tuple[_Harness, _Session, list[_Outcome]]:
+    def _session(self, wrapped: bool) -> tuple[Harness, Session, list[Outcome]]:
         h = self._harness()
-        session = _Session(h, wrapped)
+        session = Session(h, wrapped)
         try:
             session.conn = h.connect(wrapped=wrapped)
-            outcomes = _run_steps(session)
+            outcomes = run_steps(session)
         finally:
             h.close_all()
         return h, session, outcomes
@@ -513,7 +182,7 @@ class PluginConformance:
         methods = spec.methods()
         if not isinstance(methods, frozenset):
             problems.append(f"the subscriptions are a {type(methods).__name__}, not a frozenset")
-        unknown = set(methods) - ALL_METHODS - _LIFECYCLE
+        unknown = set(methods) - ALL_METHODS - LIFECYCLE
         if unknown:
             problems.append(f"unknown subscribed methods {sorted(unknown)}")
         conn = h.connect(wrapped=False)
@@ -535,7 +204,7 @@ class PluginConformance:
             implemented = {
                 name
                 for name in ("execute", "connect", "force_connect")
-                if getattr(getattr(cls, name, None), _IMPL_ATTR, None) is not None
+                if getattr(getattr(cls, name, None), IMPL_ATTR, None) is not None
             }
             if class_subs & ALL_METHODS and "execute" not in implemented:
                 problems.append("subscribed to DB-API methods but has no @hookimpl execute")
@@ -550,7 +219,7 @@ class PluginConformance:
                     problems.append(f"implements {hook} but does not subscribe to it: never called")
         finally:
             conn.close()
-        _fail(problems, f"{spec.code}: subscriptions")
+        fail(problems, f"{spec.code}: subscriptions")
 
     def test_hooks_called_only_for_subscribed_methods(self) -> None:
         """The plugin's hooks run for every subscribed method exercised, and for no other."""
@@ -567,26 +236,26 @@ class PluginConformance:
                 c.method in (out.step.method, "?") for c in own
             ):
                 problems.append(f"{out.step.method}: subscribed, but the plugin's hook never ran")
-        _fail(problems, f"{h.spec.code}: hooks and subscriptions")
+        fail(problems, f"{h.spec.code}: hooks and subscriptions")
 
     def test_every_method_reaches_the_driver_once(self) -> None:
         """Between recorders, every DB-API call and connect reaches the driver exactly once."""
         h, _, outcomes = self._session(wrapped=True)
-        _fail(_driver_count_problems(outcomes, None), f"{h.spec.code}: driver calls")
+        fail(driver_count_problems(outcomes, None), f"{h.spec.code}: driver calls")
 
     def test_every_subscribed_method_reaches_the_driver_once_alone(self) -> None:
         """Alone, every subscribed DB-API call and connect reaches the driver exactly once,
         with the caller's arguments."""
         h, session, outcomes = self._session(wrapped=False)
-        problems = _driver_count_problems(outcomes, h.subscriptions)
+        problems = driver_count_problems(outcomes, h.subscriptions)
         for out in outcomes:
             step = out.step
             if step.method not in h.subscriptions or step.args is None:
                 continue
             if step.method in self.changes_arguments:
                 continue
-            problems += _driver_arg_problems(out, session)
-        _fail(problems, f"{h.spec.code}: driver calls without other plugins")
+            problems += driver_arg_problems(out, session)
+        fail(problems, f"{h.spec.code}: driver calls without other plugins")
 
     # --- (b) call_next -------------------------------------------------------------------
 
@@ -614,7 +283,7 @@ class PluginConformance:
                         f"to {i.args!r} {i.kwargs!r}"
                     )
                 if step.args is not None:
-                    problems += _driver_arg_problems(out, session)
+                    problems += driver_arg_problems(out, session)
             if step.method not in self.changes_results:
                 if i.error is None and o.error is None and o.result is not i.result:
                     problems.append(
@@ -631,7 +300,7 @@ class PluginConformance:
                         f"{step.method}: the caller got {out.value!r}, the driver returned "
                         f"{i.result!r}"
                     )
-        _fail(problems, f"{h.spec.code}: pass-through")
+        fail(problems, f"{h.spec.code}: pass-through")
 
     def test_chain_order_is_kept(self) -> None:
         """Every call of the plugin's hook runs inside the outer recorder's call and around
@@ -651,7 +320,7 @@ class PluginConformance:
             for call in inner:
                 if not any(p.encloses(call) for p in own):
                     problems.append(f"{method}: the inner recorder ran outside the plugin")
-        _fail(problems, f"{h.spec.code}: chain order")
+        fail(problems, f"{h.spec.code}: chain order")
 
     # --- (c) errors ----------------------------------------------------------------------
 
@@ -659,22 +328,22 @@ class PluginConformance:
         """A non-network driver error of any DB-API method reaches the caller as is."""
         h = self._harness()
         problems: list[str] = []
-        for target in _STEPS:
+        for target in STEPS:
             if target.method in ("Connection.__enter__", "connect", "force_connect"):
                 continue  # connect errors: see test_connect_errors_pass_through
             problems += self._error_run(h, target)
-        _fail(problems, f"{h.spec.code}: driver errors")
+        fail(problems, f"{h.spec.code}: driver errors")
 
     @staticmethod
-    def _error_run(h: _Harness, target: _Step) -> list[str]:
-        h.driver = FakeDriver(_script())  # no armed failure left from an earlier run
-        session = _Session(h, True)
+    def _error_run(h: Harness, target: Step) -> list[str]:
+        h.driver = FakeDriver(workload_script())  # no armed failure left from an earlier run
+        session = Session(h, True)
         exc = IntegrityError(
             f"conformance: scripted error on {target.method}", sqlstate="23505", errno=1062
         )
         try:
             session.conn = h.connect(wrapped=True)
-            for step in _STEPS:
+            for step in STEPS:
                 if step is target:
                     h.driver.script.fail(target.driver_method, exc)
                     try:
@@ -726,7 +395,7 @@ class PluginConformance:
                 f"release() calls per plugin instance: {[c.releases for c in h.instances]} "
                 "(a failed initial connect must release its plugins too)"
             )
-        _fail(problems, f"{h.spec.code}: connect errors")
+        fail(problems, f"{h.spec.code}: connect errors")
 
     # --- (d) resources -------------------------------------------------------------------
 
@@ -735,15 +404,15 @@ class PluginConformance:
         ran once per instance, no fake connection left open."""
         awsdb.release_resources()
         gc.collect()
-        threads_before = _threads()
-        fds_before = _fds()
+        threads_before = live_threads()
+        fds_before = open_fds()
         h = self._harness()
         problems: list[str] = []
         for wrapped in (False, True, False):
-            session = _Session(h, wrapped)
+            session = Session(h, wrapped)
             try:
                 session.conn = h.connect(wrapped=wrapped)
-                _run_steps(session)
+                run_steps(session)
             finally:
                 h.close_all()
         left = h.driver.open_connections()
@@ -756,7 +425,7 @@ class PluginConformance:
         deadline = time.monotonic() + self.release_timeout
         while True:
             gc.collect()
-            extra = [t for ident, t in _threads().items() if ident not in threads_before]
+            extra = [t for ident, t in live_threads().items() if ident not in threads_before]
             extra = [t for t in extra if t.is_alive()]
             if not extra or time.monotonic() >= deadline:
                 break
@@ -765,13 +434,13 @@ class PluginConformance:
             problems.append(
                 f"threads still running after release_resources(): {[t.name for t in extra]}"
             )
-        fds_after = _fds()
+        fds_after = open_fds()
         if fds_before is not None and fds_after is not None and len(fds_after) > len(fds_before):
             new = sorted(set(fds_after.values()) - set(fds_before.values()))
             problems.append(
                 f"{len(fds_after) - len(fds_before)} more file descriptors than before: {new}"
             )
-        _fail(problems, f"{h.spec.code}: resources")
+        fail(problems, f"{h.spec.code}: resources")
 
     # --- optional: a real driver ---------------------------------------------------------
 
@@ -783,8 +452,8 @@ class PluginConformance:
             pytest.skip("no real driver: override real_target() to run this test")
         awsdb.release_resources()
         gc.collect()
-        threads_before = _threads()
-        fds_before = _fds()
+        threads_before = live_threads()
+        fds_before = open_fds()
         h = self._harness()
         problems: list[str] = []
         conn = h.connect(wrapped=True, real=real)
@@ -824,45 +493,15 @@ class PluginConformance:
         extra: list[threading.Thread] = []
         while True:
             gc.collect()
-            extra = [t for i, t in _threads().items() if i not in threads_before and t.is_alive()]
+            extra = [
+                t for i, t in live_threads().items() if i not in threads_before and t.is_alive()
+            ]
             if not extra or time.monotonic() >= deadline:
                 break
             time.sleep(0.02)
         if extra:
             problems.append(f"threads still running: {[t.name for t in extra]}")
-        fds_after = _fds()
+        fds_after = open_fds()
         if fds_before is not None and fds_after is not None and len(fds_after) > len(fds_before):
             problems.append(f"file descriptors: {len(fds_before)} before, {len(fds_after)} after")
-        _fail(problems, f"{h.spec.code}: real driver")
-
-
-def _driver_count_problems(outcomes: Sequence[_Outcome], only: frozenset[str] | None) -> list[str]:
-    problems: list[str] = []
-    for out in outcomes:
-        step = out.step
-        if only is not None and step.method not in only:
-            continue
-        expected = step.driver if only is None else {step.driver_method: 1}
-        seen = [c.method for c in out.driver_calls]
-        for method, times in expected.items():
-            n = seen.count(method)
-            if n != times:
-                problems.append(
-                    f"{step.method}: {method} reached the driver {n} times, expected {times} "
-                    f"(driver calls: {seen})"
-                )
-    return problems
-
-
-def _driver_arg_problems(out: _Outcome, session: _Session) -> list[str]:
-    step = out.step
-    if step.args is None:
-        return []
-    calls = [c for c in out.driver_calls if c.method == step.driver_method]
-    if not calls:
-        return []  # reported by the count checks
-    expected = step.args(session)
-    got = calls[-1].args
-    if got != expected:
-        return [f"{step.method}: the driver got {got!r}, the caller passed {expected!r}"]
-    return []
+        fail(problems, f"{h.spec.code}: real driver")

@@ -15,6 +15,16 @@ from awsdb.properties import Properties, Property, PropertyRegistry, default_reg
 EXPECTED_OWNERS: dict[str, str] = {
     **dict.fromkeys(
         [
+            "topology_refresh_ms",
+            "cluster_topology_high_refresh_rate_ms",
+            "cluster_instance_host_pattern",
+            "monitoring_connection_priority",
+        ],
+        "failover",
+    ),
+    "reader_host_selector_strategy": "srw",
+    **dict.fromkeys(
+        [
             "plugins",
             "auto_sort_wrapper_plugin_order",
             "profile_name",
@@ -36,17 +46,12 @@ EXPECTED_OWNERS: dict[str, str] = {
             "telemetry_submit_toplevel",
             "telemetry_failover_additional_top_trace",
             "cluster_id",
-            "topology_refresh_ms",
-            "cluster_topology_high_refresh_rate_ms",
-            "cluster_instance_host_pattern",
             "global_cluster_instance_host_patterns",
-            "monitoring_connection_priority",
             "gdb_monitoring_connection_priority",
             "gdb_accessible_regions",
             "default_host_availability_strategy",
             "host_availability_strategy_max_retries",
             "host_availability_strategy_initial_backoff_time",
-            "reader_host_selector_strategy",
             "round_robin_host_weight_pairs",
             "round_robin_default_weight",
             "weighted_random_host_weight_pairs",

@@ -53,7 +53,7 @@ def connect(pg_server: Any) -> Iterator[Any]:
 def _replace(conn: Any, pg_server: Any) -> None:
     service = conn.plugin_service
     new = psycopg.connect(pg_server.dsn)
-    replace = getattr(service, "replace_connection", None) or service.set_current_connection
+    replace = service.replace_connection
     replace(new, service.current_host)
 
 

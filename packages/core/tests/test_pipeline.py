@@ -167,9 +167,9 @@ def test_hookimpl_with_unknown_argument_is_rejected(pg_server: Any) -> None:
         def execute(self, target: Any, nonsense: Any) -> Any:
             return None
 
-    awsdb.register_plugin(Bad, code="bad")
-    with pytest.raises(Exception, match="nonsense"):
-        awsdb.connect(psycopg.Connection.connect, pg_server.dsn, plugins="bad")
+    # rejected when the class is registered, before any connection
+    with pytest.raises(awsdb.ProgrammingError, match="nonsense"):
+        awsdb.register_plugin(Bad, code="bad")
 
 
 def test_unknown_subscription_is_rejected() -> None:

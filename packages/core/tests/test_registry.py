@@ -72,7 +72,7 @@ def test_register_plugin_rejects_garbage() -> None:
 def test_default_chain_is_installed_subset(pg_server: Any) -> None:
     # none of the anchor's default plugins ship with the core: no plugins, no error
     with awsdb.connect(psycopg.Connection.connect, pg_server.dsn) as conn:
-        assert conn.plugin_service.plugins == []
+        assert conn.plugin_service.plugins == ()
 
 
 def test_alias_spec_registration(pg_server: Any) -> None:

@@ -165,7 +165,7 @@ def test_cursor_after_switch_raises_clear_error(pg_server: Any) -> None:
         cur.execute("SELECT 1")
         service = conn.plugin_service
         old_raw = conn.target_connection
-        service.set_current_connection(psycopg.connect(pg_server.dsn), service.current_host)
+        service.replace_connection(psycopg.connect(pg_server.dsn), service.current_host)
         assert old_raw.closed  # the replaced connection is disposed of
         with pytest.raises(InterfaceError, match="replaced"):
             cur.fetchall()

@@ -130,7 +130,7 @@ def test_connection_change_notification_and_no_opinion(driver: FakeDriver) -> No
     service = conn.plugin_service
     old = service.current_connection
     host2 = HostInfo("db2", 5432)
-    service.set_current_connection(service.connect(host2), host2)
+    service.replace_connection(service.connect(host2), host2)
     changes = log.last("notify_connection_changed").args[0]
     assert changes == frozenset(
         {ConnectionChange.CONNECTION_OBJECT_CHANGED, ConnectionChange.HOST_CHANGED}

@@ -57,6 +57,11 @@ _HOME_FAILOVER_MODES = (
 )
 _PORT_MAX = 65535
 
+_NO_AVAILABILITY_STRATEGY = (
+    "host availability strategies are not implemented (failover and monitoring mark "
+    "hosts down directly); only the default value is accepted."
+)
+
 # --- §5.1 General --------------------------------------------------------------------------
 
 PLUGINS: Property[str | None] = Property(
@@ -77,7 +82,11 @@ AUTO_SORT_WRAPPER_PLUGIN_ORDER = Property(
     'awsdb deviation: parsed as a boolean (the anchor reads it raw, so "false" was true).',
 )
 PROFILE_NAME: Property[str | None] = Property(
-    "profile_name", str, None, "Use a named configuration profile registered in code."
+    "profile_name",
+    str,
+    None,
+    "Use a named configuration profile registered in code.",
+    unsupported=("configuration profiles are not implemented; pass the properties directly."),
 )
 WRAPPER_DIALECT: Property[str | None] = Property(
     "wrapper_dialect",
@@ -157,21 +166,42 @@ ROLLBACK_ON_SWITCH = Property(
     True,
     "Roll back an open transaction on the old connection when switching.",
 )
-ENABLE_TELEMETRY = Property("enable_telemetry", bool, False, "Tracing and metrics on or off.")
+ENABLE_TELEMETRY = Property(
+    "enable_telemetry",
+    bool,
+    False,
+    "Tracing and metrics on or off.",
+    unsupported=("telemetry is not implemented; only the default value is accepted."),
+)
 TELEMETRY_TRACES_BACKEND: Property[str | None] = Property(
-    "telemetry_traces_backend", str, None, "Trace backend.", choices=("OTLP", "XRAY")
+    "telemetry_traces_backend",
+    str,
+    None,
+    "Trace backend.",
+    choices=("OTLP", "XRAY"),
+    unsupported=("telemetry is not implemented; only the default value is accepted."),
 )
 TELEMETRY_METRICS_BACKEND: Property[str | None] = Property(
-    "telemetry_metrics_backend", str, None, "Metrics backend.", choices=("OTLP",)
+    "telemetry_metrics_backend",
+    str,
+    None,
+    "Metrics backend.",
+    choices=("OTLP",),
+    unsupported=("telemetry is not implemented; only the default value is accepted."),
 )
 TELEMETRY_SUBMIT_TOPLEVEL = Property(
-    "telemetry_submit_toplevel", bool, False, "Force top-level traces."
+    "telemetry_submit_toplevel",
+    bool,
+    False,
+    "Force top-level traces.",
+    unsupported=("telemetry is not implemented; only the default value is accepted."),
 )
 TELEMETRY_FAILOVER_ADDITIONAL_TOP_TRACE = Property(
     "telemetry_failover_additional_top_trace",
     bool,
     False,
     "An extra top-level trace for each failover.",
+    unsupported=("telemetry is not implemented; only the default value is accepted."),
 )
 
 # --- §5.2 Topology and cluster identity ----------------------------------------------------
@@ -189,6 +219,7 @@ TOPOLOGY_REFRESH_MS = Property(
     30000,
     "Topology refresh period in regular mode, in ms.",
     minimum=1,
+    owner="failover",
 )
 CLUSTER_TOPOLOGY_HIGH_REFRESH_RATE_MS = Property(
     "cluster_topology_high_refresh_rate_ms",
@@ -197,6 +228,7 @@ CLUSTER_TOPOLOGY_HIGH_REFRESH_RATE_MS = Property(
     "Refresh period in panic mode, for 30 s after panic, and while a refresh request is "
     "pending, in ms.",
     minimum=1,
+    owner="failover",
 )
 CLUSTER_INSTANCE_HOST_PATTERN: Property[str | None] = Property(
     "cluster_instance_host_pattern",
@@ -204,12 +236,16 @@ CLUSTER_INSTANCE_HOST_PATTERN: Property[str | None] = Property(
     None,
     "Instance host pattern with one '?', optionally ':port'. Unset: derived from the "
     "cluster endpoint; required for IP addresses, CNAMEs and custom domains.",
+    owner="failover",
 )
 GLOBAL_CLUSTER_INSTANCE_HOST_PATTERNS: Property[str | None] = Property(
     "global_cluster_instance_host_patterns",
     str,
     None,
     "region:host-pattern[:port],... one per region; required for Global Database.",
+    unsupported=(
+        "Aurora Global Database is not supported yet; only the default value is accepted."
+    ),
 )
 MONITORING_CONNECTION_PRIORITY = Property(
     "monitoring_connection_priority",
@@ -219,6 +255,7 @@ MONITORING_CONNECTION_PRIORITY = Property(
     "connection first, then upgrades.",
     choices=("strict-writer", "strict-reader", "writer-or-reader"),
     multi=True,
+    owner="failover",
 )
 GDB_MONITORING_CONNECTION_PRIORITY = Property(
     "gdb_monitoring_connection_priority",
@@ -226,6 +263,9 @@ GDB_MONITORING_CONNECTION_PRIORITY = Property(
     "strict-writer-primary",
     "Region-aware monitor preference, e.g. strict-reader-secondary, "
     "strict-reader-us-east-1, us-west-2.",
+    unsupported=(
+        "Aurora Global Database is not supported yet; only the default value is accepted."
+    ),
 )
 GDB_ACCESSIBLE_REGIONS: Property[str | None] = Property(
     "gdb_accessible_regions",
@@ -233,6 +273,9 @@ GDB_ACCESSIBLE_REGIONS: Property[str | None] = Property(
     None,
     "Comma list of regions the application can reach; other regions are ignored by "
     "failover, monitoring and read/write splitting.",
+    unsupported=(
+        "Aurora Global Database is not supported yet; only the default value is accepted."
+    ),
 )
 DEFAULT_HOST_AVAILABILITY_STRATEGY = Property(
     "default_host_availability_strategy",
@@ -240,6 +283,7 @@ DEFAULT_HOST_AVAILABILITY_STRATEGY = Property(
     "",
     'Host availability strategy: "" (none) or exponential_backoff.',
     choices=("", "exponential_backoff"),
+    unsupported=_NO_AVAILABILITY_STRATEGY,
 )
 HOST_AVAILABILITY_STRATEGY_MAX_RETRIES = Property(
     "host_availability_strategy_max_retries",
@@ -247,6 +291,7 @@ HOST_AVAILABILITY_STRATEGY_MAX_RETRIES = Property(
     5,
     "Retries of the exponential_backoff strategy.",
     minimum=0,
+    unsupported=_NO_AVAILABILITY_STRATEGY,
 )
 HOST_AVAILABILITY_STRATEGY_INITIAL_BACKOFF_TIME = Property(
     "host_availability_strategy_initial_backoff_time",
@@ -254,6 +299,7 @@ HOST_AVAILABILITY_STRATEGY_INITIAL_BACKOFF_TIME = Property(
     30,
     "Initial backoff of the exponential_backoff strategy, in seconds.",
     minimum=0,
+    unsupported=_NO_AVAILABILITY_STRATEGY,
 )
 
 # --- §5.3 Failover ---------------------------------------------------------------------------
@@ -397,6 +443,7 @@ READER_HOST_SELECTOR_STRATEGY = Property(
     "random",
     "Reader choice of read/write splitting: random, round_robin, weighted_random, "
     "highest_weight, or a strategy a plugin adds (validated by the selector registry).",
+    owner="srw",
 )
 ROUND_ROBIN_HOST_WEIGHT_PAIRS = Property(
     "round_robin_host_weight_pairs",
@@ -884,6 +931,12 @@ def _default_text(prop: Property[Any]) -> str:
     return f"`{prop.default}`"
 
 
+def _described(prop: Property[Any]) -> str:
+    if prop.unsupported is None:
+        return prop.description
+    return f"{prop.description} **Not supported**: {prop.unsupported}"
+
+
 def render_properties_markdown(registry: PropertyRegistry) -> str:
     """The Markdown reference of every property in ``registry``, grouped by owner.
 
@@ -916,7 +969,7 @@ def render_properties_markdown(registry: PropertyRegistry) -> str:
                 name += " (alias " + ", ".join(f"`{a}`" for a in prop.aliases) + ")"
             lines.append(
                 f"| {name} | {prop.type.__name__} | {_default_text(prop)} | "
-                f"{_cell(prop.allowed())} | {_cell(prop.description)} |"
+                f"{_cell(prop.allowed())} | {_cell(_described(prop))} |"
             )
         lines.append("")
     lines += [

@@ -7,8 +7,11 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from awsdb._connection import AwsWrapperConnection, driver_terminal
-from awsdb._service import PluginService, get_services
+from awsdb._events import PluginShape
+from awsdb._service import PluginService, Services, get_services
 from awsdb.errors import ProgrammingError
+from awsdb.plugin import Plugin
+from awsdb.stash import StashKey
 
 __all__ = ["connect", "parse_plugin_codes"]
 
@@ -86,9 +89,18 @@ def connect(target: Callable[..., Any], conninfo: str = "", **kwargs: Any) -> Aw
     resolved = services.plugins.resolve(
         codes, auto_sort=bool(props.get("auto_sort_wrapper_plugin_order"))
     )
+    _warn_unused(services, props, {r.code for r in resolved})
     service = PluginService(services, target, driver, props)
-    instances = [r.spec.factory(service, props) for r in resolved]
-    service.install(instances, driver_terminal(driver))
+    pairs: list[tuple[Plugin, PluginShape]] = []
+    for r in resolved:
+        instance = r.spec.factory(service, props)
+        if not isinstance(instance, Plugin):
+            raise ProgrammingError(
+                f"the factory of plugin {r.code!r} returned {type(instance).__name__}, "
+                "not an awsdb.Plugin"
+            )
+        pairs.append((instance, services.plugins.shape(r.spec, type(instance))))
+    service._install(pairs, driver_terminal(driver))
     provider = service.init_host_provider()
     hosts = provider.refresh(False)
     if not hosts:
@@ -105,5 +117,40 @@ def connect(target: Callable[..., Any], conninfo: str = "", **kwargs: Any) -> Aw
     except BaseException:
         service.release()
         raise
-    service.set_current_connection(raw, host)
+    service.replace_connection(raw, host)
     return AwsWrapperConnection(service)
+
+
+# Properties already warned about: (owner, name); one warning per process services.
+_WARNED: StashKey[set[tuple[str, str]]] = StashKey("core.unused-property-warnings")
+
+
+def _warn_unused(services: Services, props: Any, codes: set[str]) -> None:
+    """Warn once when a property is set whose owning plugin is not in the chain.
+
+    Plugins of one first-party distribution share their properties (``okta`` reads the
+    ``iam_*`` properties): a property counts as used when a plugin of its owner's
+    distribution is in the chain.
+    """
+    from awsdb._registry import FIRST_PARTY_CODES
+
+    registry = props.registry
+    dists = {FIRST_PARTY_CODES.get(c) for c in codes}
+    for name in props:
+        prop = registry.get(name)
+        if prop is None or prop.owner == "core" or prop.owner in codes:
+            continue
+        owner_dist = FIRST_PARTY_CODES.get(prop.owner)
+        if owner_dist is not None and owner_dist in dists:
+            continue
+        warned = services.stash.setdefault(_WARNED, set)
+        if (prop.owner, prop.name) in warned:
+            continue
+        warned.add((prop.owner, prop.name))
+        _log.warning(
+            "property %r is read by the plugin %r, which is not in this connection's "
+            "chain (plugins=%s): it has no effect",
+            prop.name,
+            prop.owner,
+            ",".join(sorted(codes)) or '""',
+        )

@@ -192,6 +192,7 @@ class AwsWrapperConnection:
         self._closed = True
         try:
             if self._service.current_connection is not None:
+                self._service._before_close()
                 self._call("Connection.close", "close", (), {})
         finally:
             self._service.release()
@@ -206,6 +207,7 @@ class AwsWrapperConnection:
 
     @autocommit.setter
     def autocommit(self, value: bool) -> None:
+        self._service._record_setting("autocommit", bool(value))
         chain = self._chain("Connection.autocommit.set")
         if chain is None:
             self._service.driver.set_autocommit(self._service.current_connection, value)
@@ -226,6 +228,7 @@ class AwsWrapperConnection:
 
     @read_only.setter
     def read_only(self, value: bool) -> None:
+        self._service._record_setting("read_only", bool(value))
         chain = self._chain("Connection.read_only.set")
         if chain is None:
             self._service.driver.set_read_only(self._service.current_connection, value)
@@ -291,6 +294,18 @@ class AwsWrapperConnection:
         if name.startswith("__") or name == "_service":
             raise AttributeError(name)
         return getattr(self._service.current_connection, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # The wrapper's own state and properties stay here; any other attribute is the
+        # driver's (psycopg ``isolation_level``): set it on the driver connection, and
+        # record session settings so that they survive a switch.
+        if name.startswith("_") or hasattr(type(self), name):
+            object.__setattr__(self, name, value)
+            return
+        service = self._service
+        if name in service.driver.session_attributes:
+            service._record_setting(name, value)
+        setattr(service.current_connection, name, value)
 
     def __repr__(self) -> str:
         host = self._service.current_host

@@ -16,7 +16,14 @@ from typing import Any
 
 from awsdb.plugin import ALL_METHODS, Plugin
 
-__all__ = ["Binder", "Bound", "ConnectFn", "compile_connect_chain", "compile_method_chains"]
+__all__ = [
+    "Binder",
+    "Bound",
+    "ConnectFn",
+    "Subscribed",
+    "compile_connect_chain",
+    "compile_method_chains",
+]
 
 # A chain bound to one raw target (cursor or connection): (args, kwargs) -> result.
 Bound = Callable[[tuple[Any, ...], dict[str, Any]], Any]
@@ -74,29 +81,38 @@ def _binder(members: Sequence[Plugin], method: str, terminal: Binder) -> Binder:
     return bind
 
 
+# A plugin instance with its effective subscriptions (from its spec or its class).
+Subscribed = tuple[Plugin, frozenset[str]]
+
+
 def compile_method_chains(
-    plugins: Sequence[Plugin], driver_call: Callable[[str], Binder]
+    plugins: Sequence[Subscribed], driver_call: Callable[[str], Binder]
 ) -> dict[str, Binder]:
     """Return ``{method: binder}`` for every method at least one plugin subscribes to.
 
-    ``plugins`` are in chain order (outermost first). ``driver_call(method)`` returns the
-    binder of the terminal that performs the real driver call. A binder turns the chain into
+    ``plugins`` are ``(instance, subscriptions)`` pairs in chain order (outermost first).
+    ``driver_call(method)`` returns the binder of the terminal that performs the real driver
+    call. A binder turns the chain into
     a function of ``(args, kwargs)`` for one raw target; wrappers bind once per target.
     """
     chains: dict[str, Binder] = {}
-    subs = [(p, type(p).subscriptions()) for p in plugins]
-    for method in ALL_METHODS:
-        members = [p for p, s in subs if method in s]
+    wanted: set[str] = set()
+    for _, subs in plugins:
+        wanted |= subs
+    for method in sorted(wanted & ALL_METHODS):
+        members = [p for p, s in plugins if method in s]
         if members:
             chains[method] = _binder(members, method, driver_call(method))
     return chains
 
 
-def compile_connect_chain(plugins: Sequence[Plugin], hook: str, terminal: ConnectFn) -> ConnectFn:
+def compile_connect_chain(
+    plugins: Sequence[Subscribed], hook: str, terminal: ConnectFn
+) -> ConnectFn:
     """Chain the plugins subscribed to ``hook`` (``connect``/``force_connect``) around
-    ``terminal``."""
+    ``terminal``; ``plugins`` are ``(instance, subscriptions)`` pairs, outermost first."""
     fn = terminal
-    for plugin in reversed([p for p in plugins if hook in type(p).subscriptions()]):
+    for plugin in reversed([p for p, s in plugins if hook in s]):
         fn = _connect_layer(plugin, hook, fn)
     return fn
 

@@ -19,6 +19,7 @@ from typing import Any, cast
 import pluggy
 
 from awsdb import hookspecs
+from awsdb._events import PluginShape, validate_plugin_class
 from awsdb.errors import ProgrammingError
 from awsdb.plugin import Plugin, PluginSpec
 
@@ -120,6 +121,7 @@ class PluginRegistry:
         self._pm.add_hookspecs(hookspecs)
         self._modules: set[int] = set()
         self._listeners: list[Any] = []
+        self._shapes: dict[tuple[type, frozenset[str]], PluginShape] = {}
 
     # --- discovery -------------------------------------------------------------------
 
@@ -160,8 +162,27 @@ class PluginRegistry:
             for listener in self._listeners:
                 listener("loaded", [])
 
+    def shape(self, spec: PluginSpec, cls: type) -> PluginShape:
+        """The validated shape of plugin class ``cls`` built by ``spec`` (cached).
+
+        The subscriptions are the spec's (:meth:`PluginSpec.methods`), or the class's when
+        the spec declares none (a function factory building a :class:`Plugin`).
+        """
+        subs = spec.methods()
+        if not subs and issubclass(cls, Plugin):
+            subs = cls.subscriptions()
+        key = (cls, subs)
+        found = self._shapes.get(key)
+        if found is None:
+            found = validate_plugin_class(cls, subs)
+            with self._lock:
+                self._shapes[key] = found
+        return found
+
     def _add_spec(self, spec: PluginSpec, distribution: str, version: str) -> None:
         spec.methods()  # validates the subscriptions early
+        if isinstance(spec.factory, type):
+            self.shape(spec, spec.factory)  # a class factory is validated at registration
         existing = self._loaded.get(spec.code)
         if existing is not None and existing.spec is not spec:
             _log.debug("plugin code %r re-registered by %s", spec.code, distribution)
@@ -248,10 +269,15 @@ class PluginRegistry:
         installed = ", ".join(self.installed_codes()) or "(none)"
         hint = ""
         dist = FIRST_PARTY_CODES.get(canonical)
-        if dist is not None:
+        if not self.autoload:
+            hint = (
+                f"; plugin autoload is disabled by {DISABLE_AUTOLOAD_ENV}, so installed "
+                "plugins are not discovered: register it with awsdb.register_plugin()"
+            )
+            if dist == "awsdb-core":
+                hint += f" (it is the module awsdb.plugins.{canonical})"
+        elif dist is not None:
             hint = f"; it is provided by the distribution {dist}, which is not installed"
-        elif not self.autoload:
-            hint = f"; plugin autoload is disabled by {DISABLE_AUTOLOAD_ENV}"
         alias = f" (alias of {canonical!r})" if canonical != code else ""
         return ProgrammingError(
             f"unknown plugin code {code!r}{alias}{hint}. Installed plugin codes: {installed}"

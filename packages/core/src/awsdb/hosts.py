@@ -48,6 +48,8 @@ class HostAvailability(enum.Enum):
 class HostInfo:
     """One database host: name, port, role, availability, selection weight and identity.
 
+    ``dial_address``, when set, is the address drivers connect to; ``host`` stays the name.
+
     ``host_id`` is the instance identifier reported by the topology query (for example the
     Aurora ``SERVER_ID``); ``aliases`` holds other names the same instance answers to (its
     id, ``host:port`` aliases returned by the server). ``weight`` feeds the weighted host
@@ -62,6 +64,9 @@ class HostInfo:
     host_id: str | None = None
     aliases: frozenset[str] = frozenset()
     last_update: datetime | None = None
+    dial_address: str | None = dataclasses.field(default=None, compare=False)
+    """An IP address to dial instead of resolving :attr:`host` (blue/green substitution).
+    The name stays the host's identity (``url``, IAM tokens, TLS server name)."""
 
     @property
     def url(self) -> str:

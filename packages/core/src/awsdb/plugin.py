@@ -31,6 +31,7 @@ __all__ = [
     "PluginFactory",
     "PluginService",
     "PluginSpec",
+    "expand_subscriptions",
 ]
 
 CONNECTION_METHODS: frozenset[str] = frozenset(
@@ -160,19 +161,23 @@ class Plugin:
     @classmethod
     def subscriptions(cls) -> frozenset[str]:
         """The method names this plugin wraps, with ``"*"`` expanded; validated."""
-        subs = cls.subscribed_methods
-        if "*" in subs:
-            return ALL_METHODS | (subs & _LIFECYCLE)
-        unknown = subs - ALL_METHODS - _LIFECYCLE
-        if unknown:
-            from awsdb.errors import ProgrammingError
+        return expand_subscriptions(cls.subscribed_methods, cls.__qualname__)
 
-            raise ProgrammingError(
-                f"plugin {cls.__qualname__} subscribes to unknown methods "
-                f"{sorted(unknown)}; allowed: '*', 'connect', 'force_connect' or one of "
-                f"{sorted(ALL_METHODS)}"
-            )
-        return subs
+
+def expand_subscriptions(subs: frozenset[str] | set[str], owner: str) -> frozenset[str]:
+    """Expand ``"*"`` and validate subscription names; ``owner`` names the plugin in errors."""
+    subs = frozenset(subs)
+    if "*" in subs:
+        return ALL_METHODS | (subs & _LIFECYCLE)
+    unknown = subs - ALL_METHODS - _LIFECYCLE
+    if unknown:
+        from awsdb.errors import ProgrammingError
+
+        raise ProgrammingError(
+            f"plugin {owner} subscribes to unknown methods {sorted(unknown)}; allowed: "
+            f"'*', 'connect', 'force_connect' or one of {sorted(ALL_METHODS)}"
+        )
+    return subs
 
 
 PluginFactory = Callable[["PluginService", "Properties"], Plugin]
@@ -197,9 +202,11 @@ class PluginSpec:
     subscribed_methods: frozenset[str] = field(default=frozenset())
 
     def methods(self) -> frozenset[str]:
-        """The subscribed method names, from the spec or the factory class."""
+        """The subscribed method names (``"*"`` expanded): the spec's own
+        ``subscribed_methods`` when given, else those of the factory class. This is what the
+        chains are compiled from and what ``awsdb plugins`` shows."""
         if self.subscribed_methods:
-            return self.subscribed_methods
+            return expand_subscriptions(self.subscribed_methods, repr(self.code))
         cls = self.factory if isinstance(self.factory, type) else None
         if cls is not None and issubclass(cls, Plugin):
             return cls.subscriptions()

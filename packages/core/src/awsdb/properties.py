@@ -145,6 +145,8 @@ class Property(Generic[T]):
     is checked against ``choices`` when given, and the result is the canonical entries joined
     by ``,``; an empty value is the empty list ``""``, allowed only without ``choices``.
     Durations keep their unit in the name (``_ms``, ``_sec``) and are never converted.
+    ``unsupported`` names why awsdb does not implement a property it knows by name: setting
+    it to anything but its default raises :class:`~awsdb.errors.NotSupportedError`.
     """
 
     name: str
@@ -158,6 +160,7 @@ class Property(Generic[T]):
     minimum: float | None = None
     maximum: float | None = None
     multi: bool = False
+    unsupported: str | None = None
     _choice_map: dict[str, str] = field(
         init=False, repr=False, compare=False, hash=False, default_factory=dict
     )
@@ -482,7 +485,14 @@ class Properties(Mapping[str, object]):
         for key, value in self._raw.items():
             prop = registry.get(key)
             if prop is not None:
-                values[key] = prop.coerce(value)
+                coerced = prop.coerce(value)
+                if prop.unsupported is not None and coerced != prop.default:
+                    from .errors import NotSupportedError
+
+                    raise NotSupportedError(
+                        f"property {key!r} is not supported by awsdb: {prop.unsupported}"
+                    )
+                values[key] = coerced
                 continue
             if _is_prefixed(key):
                 inner = registry.get(_strip_prefix(key))

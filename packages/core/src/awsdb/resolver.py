@@ -7,8 +7,9 @@ This lets a local emulated cluster answer under Aurora-shaped names such as
 ``instance-2.c0ffee.us-east-1.rds.amazonaws.com`` without touching ``/etc/hosts``, and lets a
 test flip a cluster endpoint to a new writer exactly like a DNS update.
 
-The resolver is an explicit, lockable service: :func:`get_resolver` returns the process
-instance; nothing here resolves or starts anything at import.
+The resolver is an explicit, lockable service held by the process services
+(``Services.resolver``); :func:`get_resolver` returns it. Its overrides survive
+:func:`awsdb.release_resources`. Nothing here resolves or starts anything at import.
 """
 
 from __future__ import annotations
@@ -86,9 +87,8 @@ class HostResolver:
                 self._overrides = saved
 
 
-_RESOLVER = HostResolver()
-
-
 def get_resolver() -> HostResolver:
-    """Return the process-wide resolver service."""
-    return _RESOLVER
+    """Return the resolver of the process services."""
+    from awsdb._service import get_services
+
+    return get_services().resolver

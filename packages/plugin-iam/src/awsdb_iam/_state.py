@@ -7,10 +7,10 @@ caches and the log guard. It is created on first use (never at import) and relea
 
 from __future__ import annotations
 
-import functools
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from awsdb.stash import StashKey
 from awsdb_iam._aws import AwsClients
 from awsdb_iam._cache import ExpiringCache
 from awsdb_iam._logguard import ThirdPartyLogGuard
@@ -60,29 +60,9 @@ class AuthState:
         self.log_guard.release()
 
 
-@functools.cache
-def _stash_key() -> Any:
-    """The one key of this state in the stash (made once: keys may compare by identity)."""
-    import importlib
-
-    return importlib.import_module("awsdb.stash").StashKey("awsdb_iam.state")
+_KEY: StashKey[AuthState] = StashKey("awsdb_iam.state")
 
 
 def auth_state(services: Services) -> AuthState:
     """The :class:`AuthState` of ``services``, created once under the stash lock."""
-    stash = getattr(services, "stash", None)
-    if stash is not None:
-        value: AuthState = stash.setdefault(_stash_key(), lambda: AuthState(services))
-        return value
-    # awsdb-core without the stash service: keep the state on the services object itself,
-    # released with it (same lifetime and locking as the stash).
-    found: AuthState | None = services.__dict__.get("_awsdb_iam_state")
-    if found is not None:
-        return found
-    with services.lock:
-        found = services.__dict__.get("_awsdb_iam_state")
-        if found is None:
-            found = AuthState(services)
-            services.__dict__["_awsdb_iam_state"] = found
-            services.add_resource(found.release)
-        return found
+    return services.stash.setdefault(_KEY, lambda: AuthState(services))

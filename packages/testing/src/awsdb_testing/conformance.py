@@ -198,8 +198,8 @@ class PluginConformance:
                 class_subs = methods
             if class_subs != methods:
                 problems.append(
-                    f"the chains use {cls.__qualname__}.subscriptions() = {sorted(class_subs)} "
-                    f"but the spec announces {sorted(methods)}"
+                    f"the spec announces {sorted(methods)} (the chains use these) but "
+                    f"{cls.__qualname__}.subscriptions() = {sorted(class_subs)}"
                 )
             implemented = {
                 name

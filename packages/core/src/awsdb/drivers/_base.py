@@ -45,6 +45,10 @@ class DriverDialect:
     default_port: ClassVar[int | None] = None
     database_key: ClassVar[str] = "database"
 
+    session_attributes: ClassVar[tuple[str, ...]] = ()
+    """Driver connection attributes that are session settings (psycopg
+    ``isolation_level``): set through the wrapper, they are carried over a switch."""
+
     @classmethod
     def matches(cls, target: Callable[..., Any]) -> bool:
         """True if ``target`` (the user's connect function or class) belongs to this driver."""

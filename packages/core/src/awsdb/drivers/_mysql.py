@@ -31,6 +31,7 @@ class MySQLConnectorDialect(DriverDialect):
 
     code: ClassVar[str] = "mysql-connector-python"
     family: ClassVar[str] = "mysql"
+    session_attributes: ClassVar[tuple[str, ...]] = ("database", "time_zone", "sql_mode")
     threadsafety: ClassVar[int] = 1  # the driver's own level; never claim 2 over it
     paramstyle: ClassVar[str] = "pyformat"
     default_port: ClassVar[int | None] = 3306
@@ -58,7 +59,7 @@ class MySQLConnectorDialect(DriverDialect):
             kwargs.setdefault("read_timeout", seconds)
             kwargs.setdefault("write_timeout", seconds)
         kwargs.setdefault("use_pure", True)
-        address = get_resolver().override(host.host)
+        address = host.dial_address or get_resolver().override(host.host)
         if address is not None:
             kwargs["host"] = address
         return kwargs

@@ -41,6 +41,7 @@ class PsycopgDialect(DriverDialect):
     paramstyle: ClassVar[str] = "pyformat"
     default_port: ClassVar[int | None] = 5432
     database_key: ClassVar[str] = "dbname"
+    session_attributes: ClassVar[tuple[str, ...]] = ("isolation_level", "deferrable")
 
     @classmethod
     def matches(cls, target: Callable[..., Any]) -> bool:
@@ -74,7 +75,7 @@ class PsycopgDialect(DriverDialect):
             kwargs.setdefault("keepalives_idle", max(1, int(seconds)))
             kwargs.setdefault("keepalives_interval", 1)
             kwargs.setdefault("keepalives_count", 3)
-        address = get_resolver().override(host.host)
+        address = host.dial_address or get_resolver().override(host.host)
         if address is not None:
             kwargs["hostaddr"] = address
         return kwargs

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 
+from awsdb.stash import StashKey
+
 __all__ = ["TimingTotals", "process_totals"]
 
 
@@ -40,14 +42,18 @@ class TimingTotals:
             self._count = 0
 
 
-_totals_lock = threading.Lock()
-_totals: dict[str, TimingTotals] = {}
+_KEYS: dict[str, StashKey[TimingTotals]] = {
+    "execute": StashKey("timing.execute"),
+    "connect": StashKey("timing.connect"),
+}
 
 
 def process_totals(name: str) -> TimingTotals:
-    """The process-wide totals called ``name`` (``"execute"``, ``"connect"``), made on first use."""
-    with _totals_lock:
-        totals = _totals.get(name)
-        if totals is None:
-            totals = _totals[name] = TimingTotals()
-        return totals
+    """The process totals called ``name`` (``"execute"``, ``"connect"``), kept in the stash
+    of the process services (reset by :func:`awsdb.release_resources`)."""
+    from awsdb._service import get_services
+
+    key = _KEYS.get(name)
+    if key is None:
+        raise ValueError(f"unknown timing totals {name!r}; known: {sorted(_KEYS)}")
+    return get_services().stash.setdefault(key, TimingTotals)

@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 from awsdb.errors import ProgrammingError
 from awsdb.hookspecs import hookimpl
 from awsdb.plugin import ALL_METHODS, Plugin, PluginSpec
+from awsdb.stash import StashKey
 
 __all__ = ["DevPlugin", "FaultPlan", "process_simulator", "simulator"]
 
@@ -100,17 +101,14 @@ def _check(exc: object) -> None:
         raise ProgrammingError(f"expected an exception instance, got {type(exc).__name__}")
 
 
-_process_lock = threading.Lock()
-_process_plan: FaultPlan | None = None
+_PROCESS_PLAN: StashKey[FaultPlan] = StashKey("dev.process-plan")
 
 
 def process_simulator() -> FaultPlan:
     """Faults for connections opened from now on (consumed by the first ``dev`` connect)."""
-    global _process_plan
-    with _process_lock:
-        if _process_plan is None:
-            _process_plan = FaultPlan()
-        return _process_plan
+    from awsdb._service import get_services
+
+    return get_services().stash.setdefault(_PROCESS_PLAN, FaultPlan)
 
 
 class DevPlugin(Plugin, FaultPlan):

@@ -13,7 +13,7 @@ import pytest
 from _plugins import Recorder
 
 import awsdb
-from awsdb._cursor import AwsWrapperCursor, cursor_class
+from awsdb._cursor import AwsWrapperCursor, cursor_class, cursor_shape
 from awsdb.errors import InterfaceError
 
 ROWS = "SELECT g, 'r' || g FROM generate_series(1, 5) AS g"
@@ -139,7 +139,24 @@ def test_one_class_per_chain_shape(connect: Any) -> None:
     classes = {type(c.cursor()) for c in (bare, execute, fetch)}
     assert len(classes) == 3
     assert all(issubclass(c, AwsWrapperCursor) for c in classes)
-    assert cursor_class(execute.plugin_service.chains) is type(execute.cursor())
+    cur = execute.cursor()
+    shape = cursor_shape(execute.plugin_service.chains)
+    assert cursor_class(shape, type(cur.target_cursor)) is type(cur)
+
+
+def test_no_getattr_hook_and_driver_attributes_are_forwarded(connect: Any) -> None:
+    # a __getattr__ anywhere on the class would turn off attribute specialisation
+    conn = connect("")
+    cur = conn.cursor()
+    assert not any("__getattr__" in vars(k) for k in type(cur).__mro__ if k is not object)
+    cur.execute(ROWS)
+    assert cur.rownumber == 0  # psycopg extension, read through the forwarding descriptor
+    from psycopg.rows import dict_row
+
+    cur.row_factory = dict_row  # and set through it
+    assert cur.target_cursor.row_factory is dict_row
+    with pytest.raises(AttributeError):
+        _ = cur.no_such_attribute
 
 
 @pytest.mark.parametrize("plugins", ["", "exec_recorder", "fetch_recorder"])

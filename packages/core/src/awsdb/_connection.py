@@ -6,7 +6,7 @@ import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from awsdb._cursor import AwsWrapperCursor, cursor_class
+from awsdb._cursor import AwsWrapperCursor, cursor_class, cursor_shape
 from awsdb.errors import InterfaceError, NotSupportedError
 
 if TYPE_CHECKING:
@@ -85,9 +85,13 @@ class AwsWrapperConnection:
         self._service = service
         self._binders = service.chains
         self._bound: dict[str, Bound] = {}
-        self._cursor_class = cursor_class(service.chains)
+        self._shape = cursor_shape(service.chains)
+        self._cursor_classes: dict[type, type[AwsWrapperCursor]] = {}
         self._closed = False
-        self._cursors: weakref.WeakSet[AwsWrapperCursor] = weakref.WeakSet()
+        # Weak references to the cursors handed out, poisoned when the connection is
+        # replaced; dead references are pruned when the list doubles.
+        self._cursors: list[weakref.ref[AwsWrapperCursor]] = []
+        self._prune_at = 64
         service.on_switch(self._retire_cursors)
 
     @classmethod
@@ -102,9 +106,24 @@ class AwsWrapperConnection:
 
     def _retire_cursors(self) -> None:
         self._bound = {}  # chains bound to the replaced connection
-        for cursor in list(self._cursors):
-            cursor._poison()
-        self._cursors = weakref.WeakSet()
+        refs, self._cursors = self._cursors, []
+        for ref in refs:
+            cursor = ref()
+            if cursor is not None:
+                cursor._poison()
+
+    def _wrap(self, raw: Any) -> AwsWrapperCursor:
+        cls = self._cursor_classes.get(type(raw))
+        if cls is None:
+            cls = self._cursor_classes[type(raw)] = cursor_class(self._shape, type(raw))
+        cur = cls(self, raw)
+        refs = self._cursors
+        refs.append(weakref.ref(cur))
+        if len(refs) >= self._prune_at:
+            live = [r for r in refs if r() is not None]
+            self._cursors = live
+            self._prune_at = max(64, 2 * len(live))
+        return cur
 
     def _chain(self, method: str) -> Bound | None:
         bound = self._bound.get(method)
@@ -160,9 +179,7 @@ class AwsWrapperConnection:
             raw = self._call("Connection.cursor", "cursor", args, kwargs)
         else:
             raw = self._service.current_connection.cursor(*args, **kwargs)
-        cur = self._cursor_class(self, raw)
-        self._cursors.add(cur)
-        return cur
+        return self._wrap(raw)
 
     def execute(self, query: Any, params: Any = None, **kwargs: Any) -> AwsWrapperCursor:
         """Create a cursor, execute ``query`` on it and return it (psycopg shortcut)."""
@@ -173,9 +190,7 @@ class AwsWrapperConnection:
             raw_cursor = self._call("Connection.execute", "execute", args, kwargs)
         else:
             raw_cursor = _connection_execute(self._service.current_connection, args, kwargs)
-        cur = self._cursor_class(self, raw_cursor)
-        self._cursors.add(cur)
-        return cur
+        return self._wrap(raw_cursor)
 
     def commit(self) -> None:
         """Commit the current transaction."""

@@ -3,16 +3,18 @@
 :class:`AwsWrapperCursor` implements every method through the connection's compiled chains
 (a method with no chain calls the driver). Connections do not instantiate it directly: they
 use :func:`cursor_class`, a subclass generated once per *chain shape* (the set of cursor
-methods some plugin subscribes to) in which every method nobody subscribes to is replaced by
-a direct call to the driver cursor:
+methods some plugin subscribes to) and driver cursor type, in which every method nobody
+subscribes to is replaced by a direct call to the driver cursor:
 
 - ``fetchone`` / ``fetchmany`` / ``fetchall`` are slots holding the driver cursor's own
   bound methods, so ``cur.fetchone()`` costs a slot read and the driver's call;
 - ``execute``, ``close``, iteration, the context manager and the PEP 249 attributes are plain
   class-level functions over the driver cursor, with no chain look-up per call.
 
-The class has ``__slots__`` and no instance ``__dict__``: nothing shadows a class attribute,
-so CPython's attribute specialisation applies. A plugin subscribed to ``Cursor.execute`` only
+The class has ``__slots__`` and no instance ``__dict__``, and no ``__getattr__`` (the driver
+cursor's own public attributes are forwarded by class-level descriptors): nothing shadows a
+class attribute and attribute look-ups use the generic path, so CPython's attribute
+specialisation applies. A plugin subscribed to ``Cursor.execute`` only
 leaves the fetch methods direct.
 """
 
@@ -28,7 +30,7 @@ if TYPE_CHECKING:
     from awsdb._connection import AwsWrapperConnection
     from awsdb._pipeline import Binder, Bound
 
-__all__ = ["AwsWrapperCursor", "cursor_class"]
+__all__ = ["AwsWrapperCursor", "cursor_class", "cursor_shape"]
 
 _STALE_MESSAGE = (
     "this cursor belongs to a connection that awsdb has since replaced (failover or "
@@ -250,18 +252,30 @@ class AwsWrapperCursor:
         else:
             self.close()
 
-    def __getattr__(self, name: str) -> Any:
-        # Driver extensions (psycopg's ``stream``, ``copy``, ``rownumber`` ...) are forwarded
-        # unchanged and unseen by plugins. Only reached for names the class does not define.
-        if name.startswith("__") or name in _OWN_SLOTS:
-            raise AttributeError(name)
-        return getattr(self._raw, name)
-
     def __repr__(self) -> str:
         return f"<awsdb.AwsWrapperCursor over {type(self._raw).__qualname__}>"
 
 
-_OWN_SLOTS = frozenset(AwsWrapperCursor.__slots__) | {"_direct_slots"}
+class _Forward:
+    """Forwards one driver-cursor attribute (psycopg ``stream``, ``rownumber`` ...), unseen
+    by plugins. A class-level descriptor rather than ``__getattr__``: a ``__getattr__``
+    anywhere on the class turns off CPython's attribute specialisation for every access."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __get__(self, obj: AwsWrapperCursor | None, owner: type | None = None) -> Any:
+        if obj is None:
+            return self
+        return getattr(obj._raw, self.name)
+
+    def __set__(self, obj: AwsWrapperCursor, value: Any) -> None:
+        setattr(obj._raw, self.name, value)
+
+    def __delete__(self, obj: AwsWrapperCursor) -> None:
+        delattr(obj._raw, self.name)
 
 
 # --- direct implementations used by the generated subclasses -----------------------------
@@ -341,9 +355,13 @@ _DIRECT: dict[str, tuple[str, Any]] = {
 }
 
 
-@lru_cache(maxsize=64)
-def _subclass(shape: frozenset[str]) -> type[AwsWrapperCursor]:
+@lru_cache(maxsize=128)
+def _subclass(shape: frozenset[str], raw_type: type) -> type[AwsWrapperCursor]:
     ns: dict[str, Any] = {"__module__": __name__, "__qualname__": "AwsWrapperCursor"}
+    own = set(dir(AwsWrapperCursor))
+    for name in dir(raw_type):
+        if not name.startswith("_") and name not in own:
+            ns[name] = _Forward(name)
     for method, (attr, impl) in _DIRECT.items():
         if method not in shape:
             ns[attr] = impl
@@ -361,10 +379,16 @@ def _subclass(shape: frozenset[str]) -> type[AwsWrapperCursor]:
     return cast("type[AwsWrapperCursor]", type("AwsWrapperCursor", (AwsWrapperCursor,), ns))
 
 
-def cursor_class(chains: Mapping[str, Binder]) -> type[AwsWrapperCursor]:
-    """The :class:`AwsWrapperCursor` subclass for a connection's compiled ``chains``.
+def cursor_shape(chains: Mapping[str, Binder]) -> frozenset[str]:
+    """The subscribed cursor methods of a connection's compiled ``chains``."""
+    return frozenset(m for m in chains if m.startswith("Cursor."))
 
-    One class per set of subscribed cursor methods (cached): the methods nobody subscribes
-    to call the driver cursor directly.
+
+def cursor_class(shape: frozenset[str], raw_type: type) -> type[AwsWrapperCursor]:
+    """The :class:`AwsWrapperCursor` subclass for a chain ``shape`` over ``raw_type``.
+
+    One class per (shape, driver cursor type), cached: the methods nobody subscribes to
+    call the driver cursor directly, and the driver cursor's public attributes the wrapper
+    does not define are forwarded by class-level descriptors.
     """
-    return _subclass(frozenset(m for m in chains if m.startswith("Cursor.")))
+    return _subclass(shape, raw_type)

@@ -11,8 +11,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import subprocess
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -27,18 +25,24 @@ from awsdb_testing._procs import (
     LoopbackBlock,
     ServerUser,
     allocate_loopback_block,
-    chown_tree,
     get_registry,
     make_run_dir,
     remove_tree,
-    run_as_kwargs,
     server_user,
 )
 from awsdb_testing.model import FailoverReport, NodeInfo, TopologyRow
 from awsdb_testing.pg.binaries import PgBinaries, find_pg_binaries
-from awsdb_testing.pg.emulation import EMULATION_SQL, EMULATION_VERSION, SHADOW_SETTINGS_SQL
+from awsdb_testing.pg.build import (
+    build_fresh,
+    copy_nodes,
+    ensure_cached_snapshot,
+    purge_snapshot_cache,
+    restore_from,
+    snapshot_cache_root,
+    start_all,
+)
 from awsdb_testing.pg.names import ClusterNames, random_cluster_hash
-from awsdb_testing.pg.node import AddressInUseError, PgNode, common_settings
+from awsdb_testing.pg.node import AddressInUseError, PgNode
 
 if TYPE_CHECKING:
     from awsdb_testing.netns import NetnsNetwork
@@ -103,23 +107,6 @@ class PgClusterConfig:
             raise ValueError("the network has fewer namespaces than the cluster has nodes")
 
 
-def snapshot_cache_root() -> Path:
-    """Where cached cluster snapshots live: ``/dev/shm/awsdb-pgcache-<uid>/``.
-
-    Set ``AWSDB_PG_CACHE_DIR`` to use another directory.
-    """
-    env = os.environ.get("AWSDB_PG_CACHE_DIR")
-    if env:
-        return Path(env)
-    parent = Path("/dev/shm") if Path("/dev/shm").is_dir() else Path(tempfile.gettempdir())
-    return parent / f"awsdb-pgcache-{os.getuid()}"
-
-
-def purge_snapshot_cache() -> None:
-    """Delete every cached snapshot (they are rebuilt on next use)."""
-    remove_tree(snapshot_cache_root())
-
-
 class PgCluster:
     """An N-node PostgreSQL cluster emulating Aurora PostgreSQL, plus its failover controller.
 
@@ -180,11 +167,11 @@ class PgCluster:
             ]
             try:
                 if self.config.use_cache:
-                    snap = self._ensure_cached_snapshot()
+                    snap = ensure_cached_snapshot(self)
                     self._snapshot = snap
-                    self._restore_from(snap)
+                    restore_from(self, snap)
                 else:
-                    self._build_fresh(self.base)
+                    build_fresh(self, self.base)
                 break
             except AddressInUseError:
                 self._kill_all()
@@ -583,10 +570,10 @@ class PgCluster:
         order = [writer, *[n for n in self._nodes if n is not writer]]
         for n in order:
             n.stop()
-        self._copy_nodes(self.base, snap, order)
+        copy_nodes(self.base, snap, order)
         (snap / "meta.json").write_text(json.dumps({"writer": writer.index}))
         self._snapshot = snap
-        self._start_all(writer)
+        start_all(self, writer)
         return snap
 
     def restore(self) -> None:
@@ -594,7 +581,7 @@ class PgCluster:
         if self._snapshot is None:
             raise RuntimeError("no snapshot to restore")
         self._kill_all()
-        self._restore_from(self._snapshot)
+        restore_from(self, self._snapshot)
         self.point_writer_endpoint(self._writers()[0].instance_id, delay_s=0)
 
     # ================================================================= internals
@@ -697,204 +684,3 @@ class PgCluster:
                     time.sleep(0.01)
 
     # ---------------------------------------------------------------- build / restore
-
-    def _cache_key(self) -> str:
-        return f"pg{self.bins.version}-emu{EMULATION_VERSION}-n{self.config.nodes}"
-
-    def _ensure_cached_snapshot(self) -> Path:
-        root = snapshot_cache_root()
-        snap = root / self._cache_key()
-        if (snap / "meta.json").exists():
-            return snap
-        root.mkdir(mode=0o755, exist_ok=True)
-        for old in root.glob(f"pg{self.bins.version}-emu*-n{self.config.nodes}"):
-            if old.name != snap.name:  # built by an older emulation version
-                remove_tree(old)
-        tmp = _mkdtemp_in(root)
-        if self.user is not None:
-            os.chown(root, self.user.uid, self.user.gid)
-            os.chown(tmp, self.user.uid, self.user.gid)
-        try:
-            builder = PgCluster(
-                PgClusterConfig(
-                    nodes=self.config.nodes,
-                    first_octet=self.config.first_octet,
-                    port=None if self.config.network is not None else self._nodes[0].port,
-                    base_dir=tmp / "build",
-                    use_cache=False,
-                    bins=self.bins,
-                )
-            )
-            (tmp / "build").mkdir()
-            builder.start()
-            try:
-                writer = builder._nodes[0]
-                for n in builder._nodes:  # writer first: standbys get its shutdown checkpoint
-                    n.stop()
-                self._copy_nodes(tmp / "build", tmp / "snap", builder._nodes)
-                (tmp / "snap" / "meta.json").write_text(json.dumps({"writer": writer.index}))
-            finally:
-                builder.close()
-            with contextlib.suppress(OSError):  # another process may have won the race
-                os.rename(tmp / "snap", snap)
-        finally:
-            remove_tree(tmp)
-        if not (snap / "meta.json").exists():
-            raise RuntimeError(f"could not create the snapshot cache {snap}")
-        return snap
-
-    def _copy_nodes(self, src_base: Path, dst_base: Path, nodes: list[PgNode]) -> None:
-        dst_base.mkdir(parents=True, exist_ok=True)
-        for n in nodes:
-            (dst_base / f"n{n.index}").mkdir(exist_ok=True)
-        procs = [
-            subprocess.Popen(
-                ["cp", "-a", str(src_base / f"n{n.index}" / "data"), str(dst_base / f"n{n.index}")]
-            )
-            for n in nodes
-        ]
-        for p in procs:
-            if p.wait() != 0:
-                raise RuntimeError(f"copying {src_base} to {dst_base} failed")
-        for n in nodes:
-            with contextlib.suppress(FileNotFoundError):
-                (dst_base / f"n{n.index}" / "data" / "postmaster.pid").unlink()
-
-    def _restore_from(self, snap: Path) -> None:
-        assert self.base is not None
-        meta = json.loads((snap / "meta.json").read_text())
-        for n in self._nodes:
-            remove_tree(n.dir)
-        self._copy_nodes(snap, self.base, self._nodes)
-        if self.user is not None:
-            for n in self._nodes:
-                os.chown(n.dir, self.user.uid, self.user.gid)
-        writer = self._node(int(meta["writer"]))
-        self._start_all(writer, reset_membership=True)
-
-    def _start_all(self, writer: PgNode, reset_membership: bool = False) -> None:
-        for n in self._nodes:
-            n.write_node_conf()
-            if n is not writer:
-                n.make_standby_of(writer)
-        for n in self._nodes:
-            n.spawn()
-        for n in self._nodes:
-            n.wait_ready()
-        with writer.connect() as conn:
-            conn.execute("SET synchronous_commit = local")
-            if reset_membership:
-                self._write_membership(conn, writer.instance_id)
-                conn.execute("UPDATE aurora_emu.config SET live = true")
-            self._wait_streaming(conn, [n for n in self._nodes if n is not writer])
-            self._wait_replayed(conn)
-        self._endpoint_writer = writer.instance_id
-
-    def _wait_streaming(
-        self, conn: psycopg.Connection, replicas: list[PgNode], timeout: float = 30.0
-    ) -> None:
-        want = {n.instance_id for n in replicas}
-        deadline = time.monotonic() + timeout
-        while want:
-            rows = conn.execute(
-                "SELECT application_name FROM pg_stat_replication WHERE state = 'streaming'"
-            ).fetchall()
-            if want <= {r[0] for r in rows}:
-                return
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"replicas not streaming: {sorted(want)}")
-            time.sleep(0.01)
-
-    def _build_fresh(self, base: Path) -> None:
-        t0 = time.monotonic()
-        primary, replicas = self._nodes[0], self._nodes[1:]
-        primary.dir.mkdir(parents=True, exist_ok=True)
-        chown_tree(primary.dir, self.user)
-        primary.run_tool(
-            [
-                self.bins.tool("initdb"),
-                "-D",
-                str(primary.data),
-                "-U",
-                "postgres",
-                "--auth=trust",
-                "--no-sync",
-                "--encoding=UTF8",
-                "--locale=C.UTF-8",
-                "--wal-segsize=1",
-            ]
-        )
-        self.timings["initdb"] = time.monotonic() - t0
-        with (primary.data / "postgresql.conf").open("a") as fh:
-            fh.write("\n# awsdb-testing\n" + common_settings())
-        (primary.data / "pg_hba.conf").write_text(
-            "local all all trust\n"
-            "local replication all trust\n"
-            "host all all 127.0.0.0/8 trust\n"
-            "host replication all 127.0.0.0/8 trust\n"
-            "host all all 10.231.0.0/16 trust\n"
-            "host replication all 10.231.0.0/16 trust\n"
-        )
-        primary.write_node_conf()
-        primary.start()
-        with primary.connect("template1") as conn:
-            conn.execute(EMULATION_SQL)
-            conn.execute(SHADOW_SETTINGS_SQL)
-        with primary.connect("postgres") as conn:
-            conn.execute("CREATE ROLE app LOGIN")
-            conn.execute("CREATE DATABASE app OWNER app")
-        with primary.connect() as conn:
-            conn.execute("GRANT ALL ON TABLE public.t TO app")
-            conn.execute("GRANT ALL ON SEQUENCE public.t_id_seq TO app")
-            self._write_membership(conn, primary.instance_id)
-        t1 = time.monotonic()
-        procs = []
-        for n in replicas:
-            n.dir.mkdir(parents=True, exist_ok=True)
-            chown_tree(n.dir, self.user)
-            procs.append(
-                subprocess.Popen(
-                    [
-                        self.bins.tool("pg_basebackup"),
-                        "-D",
-                        str(n.data),
-                        "-h",
-                        str(primary.sock),
-                        "-p",
-                        str(primary.port),
-                        "-U",
-                        "postgres",
-                        "-R",
-                        "-X",
-                        "stream",
-                        "--checkpoint=fast",
-                        "--no-sync",
-                        "--no-manifest",
-                    ],
-                    stdin=subprocess.DEVNULL,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.STDOUT,
-                    cwd="/",
-                    **run_as_kwargs(self.user),
-                )
-            )
-        for p in procs:
-            out, _ = p.communicate(timeout=120)
-            if p.returncode != 0:
-                raise RuntimeError(f"pg_basebackup failed: {out.decode(errors='replace')}")
-        self.timings["basebackup"] = time.monotonic() - t1
-        for n in replicas:
-            n.write_node_conf()
-            n.make_standby_of(primary)
-            n.spawn()
-        for n in replicas:
-            n.wait_ready()
-        with primary.connect() as conn:
-            self._wait_streaming(conn, replicas)
-        self.timings["fresh"] = time.monotonic() - t0
-
-
-def _mkdtemp_in(root: Path) -> Path:
-    path = Path(tempfile.mkdtemp(prefix="build-", dir=root))
-    path.chmod(0o755)
-    return path

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ._chunk import decode_chunk
@@ -198,6 +198,10 @@ class Cursor:
         self._rows, self._pos = rows, 0
         return True
 
+    def _buffered(self) -> int:
+        """Rows of the current batch not yet handed out (readable without I/O)."""
+        return len(self._rows) - self._pos
+
     def _check_result(self) -> None:
         self._conn()
         if self._description is None:
@@ -248,7 +252,7 @@ class Cursor:
         self._rownumber += len(out)
         return out
 
-    def fetchall_buffer(self, query_id: str | None = None) -> Iterator[list[Row]]:
+    def fetchall_buffer(self, query_id: str | None = None) -> Generator[list[Row], None, None]:
         """Yield the remaining rows one engine batch at a time (bounded memory)."""
         if query_id is not None and query_id != self._query_id:
             raise ProgrammingError(f"query {query_id!r} is not this cursor's current query")

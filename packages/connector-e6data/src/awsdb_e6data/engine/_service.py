@@ -108,7 +108,7 @@ class EngineService:
                 if fault is not None:
                     raise _Abort(fault.code, fault.details)
                 delay = ctl.delays.get(name)
-                if delay and _stall(delay, context, lambda: name not in ctl.delays):
+                if delay and _stall(delay, context, lambda: self._released(name, request)):
                     ctl.note_abandoned(name)
                 self._admission(service, headers)
                 response = impl(request, headers)
@@ -123,6 +123,18 @@ class EngineService:
             return response
 
         return handler
+
+    def _released(self, name: str, request: Any) -> bool:
+        """A delayed call goes on: its delay was removed, or its query was cancelled or
+        cleared meanwhile (a real engine fails the pending calls of a cancelled query)."""
+        if name not in self.control.delays:
+            return True
+        query_id = getattr(request, "queryId", "")
+        if not query_id:
+            return False
+        with self._lock:
+            q = self._queries.get(query_id)
+        return q is None or q.cancelled
 
     def _admission(self, service: str, headers: dict[str, str]) -> None:
         ctl = self.control

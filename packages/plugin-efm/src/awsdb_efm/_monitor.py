@@ -1,0 +1,324 @@
+"""The per-host monitor: one probe connection shared by every monitored call to a host.
+
+A :class:`HostMonitor` runs on the thread the core's monitor service gives it. Calls register
+a :class:`MonitoringContext` when they start and remove it when they return; a context
+becomes *active* once its call has run for the grace period. While at least one context is
+active the monitor probes the host with ``SELECT 1`` on its own connection every interval;
+``count`` failed probes in a row declare the host dead: the host is marked unavailable and
+the connection of every active context is aborted (its socket shut down) from this thread.
+The owning threads then fail with the driver's network error and close their connections
+themselves: nothing here ever closes a connection another thread owns.
+
+A probe is bounded twice: the driver dialect's auxiliary-query timeout (server side) and a
+watchdog that aborts the probe connection when the reply does not arrive in time (client
+side: a host that stopped answering never sends the server-side timeout's error).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from awsdb.monitors import Monitor
+
+if TYPE_CHECKING:
+    from awsdb.drivers import DriverDialect
+    from awsdb.hosts import HostAvailabilityRegistry, HostInfo
+    from awsdb.plugin import PluginService
+    from awsdb.properties import Properties
+
+__all__ = ["EfmSettings", "HostMonitor", "MonitoringContext"]
+
+_log = logging.getLogger("awsdb.efm")
+
+_PROBE_SQL = "SELECT 1"
+_IDLE_WAIT_S = 3600.0  # nothing to watch: sleep until woken (a new call, idle expiry, stop)
+_MIN_PROBE_GAP_S = 0.1  # at least this long between two probes
+_MIN_PROBE_TIMEOUT_S = 0.2
+
+
+@dataclass(frozen=True, slots=True)
+class EfmSettings:
+    """The detection settings of one monitor (part of its key)."""
+
+    grace_ms: int
+    """``failure_detection_time_ms``: a call is watched once it has run this long."""
+    interval_ms: int
+    """``failure_detection_interval_ms``: the probe period."""
+    count: int
+    """``failure_detection_count``: failed probes in a row that declare the host dead."""
+
+    @classmethod
+    def from_props(cls, props: Properties) -> EfmSettings:
+        """The settings a connection's properties ask for."""
+        return cls(
+            int(props.get("failure_detection_time_ms")),
+            int(props.get("failure_detection_interval_ms")),
+            int(props.get("failure_detection_count")),
+        )
+
+    @property
+    def probe_timeout_s(self) -> float:
+        """How long one probe may take: ``(interval - 100 ms) / 2``, at least 200 ms."""
+        return max(_MIN_PROBE_TIMEOUT_S, (self.interval_ms - 100) / 2000)
+
+    @property
+    def connect_timeout_s(self) -> int:
+        """The probe connection's connect timeout: whole seconds, at most the interval
+        (1 s for shorter intervals; psycopg rounds anything below 2 s up to 2 s)."""
+        return max(1, self.interval_ms // 1000)
+
+
+class MonitoringContext:
+    """One monitored call: its connection's service (held weakly) and when it goes active."""
+
+    __slots__ = ("aborted", "active_at", "done", "service")
+
+    def __init__(self, service: weakref.ref[PluginService], active_at: float) -> None:
+        self.service = service
+        self.active_at = active_at
+        self.done = False
+        self.aborted = False
+        """Set by the monitor when it aborted this call's connection."""
+
+
+class _Watchdog:
+    """Aborts the probe connection when a probe overruns its deadline.
+
+    One daemon thread per monitor, started with the first probe and joined by :meth:`stop`.
+    The abort runs under the watchdog's lock and :meth:`disarm` takes that lock, so once
+    ``disarm`` returns the connection is never touched again (it may then be closed safely:
+    a closed descriptor's number may be reused by another socket).
+    """
+
+    def __init__(self, name: str, abort: Callable[[Any], None]) -> None:
+        self._name = name
+        self._abort = abort
+        self._cond = threading.Condition()
+        self._armed: tuple[float, Any] | None = None
+        self._stopped = False
+        self._thread: threading.Thread | None = None
+
+    def arm(self, timeout_s: float, conn: Any) -> None:
+        """Abort ``conn`` unless :meth:`disarm` is called within ``timeout_s``."""
+        with self._cond:
+            if self._stopped:
+                return
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
+                self._thread.start()
+            self._armed = (time.monotonic() + timeout_s, conn)
+            self._cond.notify()
+
+    def disarm(self) -> None:
+        """Cancel the pending abort (waits for one in progress to finish)."""
+        with self._cond:
+            self._armed = None
+
+    def _run(self) -> None:
+        with self._cond:
+            while not self._stopped:
+                armed = self._armed
+                if armed is None:
+                    self._cond.wait()
+                    continue
+                deadline, conn = armed
+                left = deadline - time.monotonic()
+                if left > 0:
+                    self._cond.wait(left)
+                    continue
+                self._armed = None
+                try:
+                    self._abort(conn)
+                except Exception as exc:
+                    _log.debug("aborting the overrunning probe failed: %s", type(exc).__name__)
+
+    def stop(self) -> None:
+        """End the thread and join it."""
+        with self._cond:
+            self._stopped = True
+            self._armed = None
+            self._cond.notify()
+            thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(5.0)
+
+
+class HostMonitor(Monitor):
+    """Probes one host for the monitored calls of every connection to it.
+
+    ``connect`` opens the probe connection (the driver dialect with the ``monitoring-``
+    properties); ``driver`` runs the probe and aborts connections; ``availability`` is the
+    process's host-availability registry, where a dead host is marked unavailable. The
+    monitor references no connection's plugin service except weakly, through contexts.
+    """
+
+    def __init__(
+        self,
+        host: HostInfo,
+        settings: EfmSettings,
+        driver: DriverDialect,
+        connect: Callable[[], Any],
+        availability: HostAvailabilityRegistry,
+    ) -> None:
+        super().__init__()
+        self.host = host
+        self.settings = settings
+        self._driver = driver
+        self._connect = connect
+        self._availability = availability
+        self._lock = threading.Lock()
+        self._contexts: set[MonitoringContext] = set()
+        self._planned = 0.0  # when the monitor next looks at the contexts (0: it is probing)
+        self._conn: Any = None
+        self._conn_lock = threading.Lock()  # the probe connection vs. interrupt()
+        self._failures = 0
+        self._watchdog = _Watchdog(f"awsdb-efm-watchdog {host.url}", self._abort_probe)
+        self.probes = 0
+        """Probes run so far (each one a round trip or a connect attempt)."""
+        self.failed_probes = 0
+        """Probes that failed so far."""
+        self.verdicts = 0
+        """How many times the host was declared dead."""
+
+    # --- the calls' side (any thread) --------------------------------------------------
+
+    def start_monitoring(self, service: weakref.ref[PluginService]) -> MonitoringContext:
+        """Register a call that starts now; it is watched once the grace period is over."""
+        ctx = MonitoringContext(service, time.monotonic() + self.settings.grace_ms / 1000)
+        with self._lock:
+            self._contexts.add(ctx)
+            wake = ctx.active_at < self._planned
+        if wake:
+            self.wake()
+        return ctx
+
+    def stop_monitoring(self, ctx: MonitoringContext) -> None:
+        """The call returned (or raised): stop watching it."""
+        with self._lock:
+            ctx.done = True
+            self._contexts.discard(ctx)
+
+    @property
+    def monitored(self) -> int:
+        """How many calls are registered now (active or still in their grace period)."""
+        return len(self._contexts)
+
+    # --- the monitor's thread ----------------------------------------------------------
+
+    def step(self) -> float:
+        """Probe while a context is active; otherwise sleep until the next one is due."""
+        now = time.monotonic()
+        with self._lock:
+            due = [c.active_at for c in self._contexts]
+            active = any(t <= now for t in due)
+            if not active:
+                delay = min(due) - now if due else _IDLE_WAIT_S
+                self._planned = now + delay
+            else:
+                self._planned = 0.0
+        if not active:
+            self._failures = 0
+            return delay
+        started = time.monotonic()
+        healthy = self._probe()
+        if healthy:
+            self._failures = 0
+        else:
+            self._failures += 1
+            if self._failures >= self.settings.count:
+                self._failures = 0
+                self._declare_dead()
+        elapsed = time.monotonic() - started
+        return max(self.settings.interval_ms / 1000 - elapsed, _MIN_PROBE_GAP_S)
+
+    def _probe(self) -> bool:
+        """One probe: open the connection if there is none (that counts as healthy), else
+        ``SELECT 1`` under both timeouts. A failed probe closes the connection."""
+        self.probes += 1
+        conn = self._conn
+        if conn is None:
+            try:
+                conn = self._connect()
+            except Exception as exc:
+                self.failed_probes += 1
+                _log.debug("efm: connecting to %s failed: %s", self.host.url, type(exc).__name__)
+                return False
+            with self._conn_lock:
+                self._conn = conn
+            return True
+        timeout = self.settings.probe_timeout_s
+        ok = False
+        self._watchdog.arm(timeout, conn)
+        try:
+            self._driver.run_aux_query(conn, _PROBE_SQL, None, timeout)
+            ok = True
+        except Exception as exc:
+            _log.debug("efm: probe of %s failed: %s", self.host.url, type(exc).__name__)
+        finally:
+            self._watchdog.disarm()
+        if not ok:
+            self.failed_probes += 1
+            self._drop_conn()
+        return ok
+
+    def _declare_dead(self) -> None:
+        """Mark the host unavailable and abort every active call's connection."""
+        from awsdb.hosts import HostAvailability
+
+        self.verdicts += 1
+        _log.warning(
+            "efm: host %s is not answering (%d failed probes); aborting its monitored calls",
+            self.host.url,
+            self.settings.count,
+        )
+        self._availability.mark(self.host.url, HostAvailability.UNAVAILABLE)
+        now = time.monotonic()
+        with self._lock:  # a call returning now waits: its connection is not aborted after
+            for ctx in list(self._contexts):
+                if ctx.done or ctx.aborted or ctx.active_at > now:
+                    continue
+                service = ctx.service()
+                if service is None:
+                    continue
+                ctx.aborted = True
+                try:
+                    service.abort_current()
+                except Exception as exc:
+                    _log.warning("efm: cannot abort a connection to %s: %s", self.host.url, exc)
+
+    def _abort_probe(self, conn: Any) -> None:
+        self._driver.abort(conn)
+
+    def _drop_conn(self) -> None:
+        with self._conn_lock:
+            conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.close()
+            except Exception as exc:
+                _log.debug("efm: closing the probe connection failed: %s", type(exc).__name__)
+
+    def interrupt(self) -> None:
+        """Abort the probe connection so that a probe blocked in the driver returns now."""
+        with self._conn_lock:
+            conn = self._conn
+            if conn is not None:
+                try:
+                    self._driver.abort(conn)
+                except Exception as exc:
+                    _log.debug("efm: interrupting the probe failed: %s", type(exc).__name__)
+
+    def close(self) -> None:
+        """Stop the watchdog and close the probe connection (on the monitor's thread)."""
+        self._watchdog.stop()
+        self._drop_conn()
+
+    def __repr__(self) -> str:
+        s = self.settings
+        return f"<HostMonitor {self.host.url} {s.grace_ms}/{s.interval_ms}/{s.count}>"

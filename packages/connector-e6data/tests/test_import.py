@@ -9,8 +9,12 @@ SCRIPT = """
 import sys, threading
 import awsdb_e6data, awsdb_e6data.engine
 assert threading.active_count() == 1, threading.enumerate()
-for heavy in ("awsdb", "duckdb", "thrift", "e6data_python_connector", "numpy"):
+for heavy in ("awsdb", "duckdb", "thrift", "e6data_python_connector", "numpy", "sqlalchemy"):
     assert heavy not in sys.modules, heavy
+assert "awsdb_e6data.aio" not in sys.modules  # the asyncio API loads on first access
+assert "AsyncConnection" in dir(awsdb_e6data)
+assert awsdb_e6data.AsyncConnection.__module__ == "awsdb_e6data.aio"
+assert threading.active_count() == 1, threading.enumerate()
 print("ok")
 """
 

@@ -123,3 +123,8 @@ def __getattr__(name: str) -> Any:
 
         return getattr(aio, _ASYNC[name])
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    """The public names, the lazily loaded asyncio ones included."""
+    return sorted(set(globals()) | set(__all__))

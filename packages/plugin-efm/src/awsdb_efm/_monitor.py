@@ -238,8 +238,9 @@ class HostMonitor(Monitor):
         return max(self.settings.interval_ms / 1000 - elapsed, _MIN_PROBE_GAP_S)
 
     def _probe(self) -> bool:
-        """One probe: open the connection if there is none (that counts as healthy), else
-        ``SELECT 1`` under both timeouts. A failed probe closes the connection."""
+        """One probe: open the probe connection if there is none, then ``SELECT 1`` under
+        both timeouts. A failed connect or query is a failed probe and leaves no
+        connection behind (the next probe reconnects)."""
         self.probes += 1
         conn = self._conn
         if conn is None:
@@ -251,7 +252,6 @@ class HostMonitor(Monitor):
                 return False
             with self._conn_lock:
                 self._conn = conn
-            return True
         timeout = self.settings.probe_timeout_s
         ok = False
         self._watchdog.arm(timeout, conn)

@@ -1,0 +1,152 @@
+"""The monitor's decision logic, driven step by step with a scripted driver (no servers)."""
+
+from __future__ import annotations
+
+import gc
+import threading
+import weakref
+from typing import Any
+
+from awsdb.hosts import HostAvailability, HostAvailabilityRegistry, HostInfo
+from awsdb_efm import EfmSettings, HostMonitor
+
+
+class _Conn:
+    def __init__(self) -> None:
+        self.closed = False
+        self.aborted = threading.Event()
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class _Driver:
+    """Probes answer from ``script`` (True: ok, False: fail, "hang": block until aborted)."""
+
+    def __init__(self, script: list[Any]) -> None:
+        self.script = script
+        self.aborted: list[Any] = []
+
+    def run_aux_query(self, conn: _Conn, sql: str, params: Any, timeout: float) -> list[Any]:
+        outcome = self.script.pop(0)
+        if outcome == "hang":
+            assert conn.aborted.wait(30)
+            raise OSError("aborted")
+        if not outcome:
+            raise OSError("probe failed")
+        return [(1,)]
+
+    def abort(self, conn: _Conn) -> None:
+        self.aborted.append(conn)
+        conn.aborted.set()
+
+
+class _Service:
+    def __init__(self) -> None:
+        self.aborts = 0
+
+    def abort_current(self) -> None:
+        self.aborts += 1
+
+
+HOST = HostInfo("db-1.example", 5432)
+
+
+def _monitor(script: list[Any], count: int) -> tuple[HostMonitor, _Driver, list[_Conn]]:
+    driver = _Driver(script)
+    opened: list[_Conn] = []
+
+    def connect() -> _Conn:
+        conn = _Conn()
+        opened.append(conn)
+        return conn
+
+    settings = EfmSettings(grace_ms=0, interval_ms=1000, count=count)
+    monitor = HostMonitor(HOST, settings, driver, connect, HostAvailabilityRegistry())  # type: ignore[arg-type]
+    return monitor, driver, opened
+
+
+def test_idle_monitor_does_not_probe() -> None:
+    monitor, _, opened = _monitor([], count=1)
+    assert monitor.step() > 60
+    assert monitor.probes == 0 and not opened
+
+
+def test_count_consecutive_failures_declare_dead() -> None:
+    monitor, _, opened = _monitor([False, True, False, False, False], count=3)
+    service = _Service()
+    ctx = monitor.start_monitoring(weakref.ref(service))  # type: ignore[arg-type]
+    monitor.step()  # fail 1 (the connection is dropped)
+    monitor.step()  # reconnect, ok: the count restarts
+    monitor.step()  # fail 1
+    monitor.step()  # reconnect, fail 2
+    assert monitor.verdicts == 0 and service.aborts == 0
+    monitor.step()  # reconnect, fail 3: dead
+    assert monitor.verdicts == 1 and service.aborts == 1 and ctx.aborted
+    assert monitor.probes == 5 and monitor.failed_probes == 4
+    monitor.stop_monitoring(ctx)
+    monitor.close()
+    assert len(opened) == 4 and all(c.closed for c in opened)
+
+
+def test_verdict_aborts_only_calls_in_flight() -> None:
+    monitor, _, _ = _monitor([False, True], count=1)
+    running, finished = _Service(), _Service()
+    ctx_running = monitor.start_monitoring(weakref.ref(running))  # type: ignore[arg-type]
+    ctx_finished = monitor.start_monitoring(weakref.ref(finished))  # type: ignore[arg-type]
+    gone = _Service()
+    monitor.start_monitoring(weakref.ref(gone))  # type: ignore[arg-type]
+    del gone
+    gc.collect()
+    monitor.stop_monitoring(ctx_finished)
+    monitor.step()  # fails: the host is dead
+    assert monitor.verdicts == 1
+    assert running.aborts == 1 and ctx_running.aborted
+    assert finished.aborts == 0 and not ctx_finished.aborted
+    registry = monitor._availability
+    assert registry.apply([HOST])[0].availability is HostAvailability.UNAVAILABLE
+    monitor.step()  # the next probe reconnects; an aborted call is not aborted twice
+    assert running.aborts == 1
+    monitor.close()
+
+
+def test_watchdog_aborts_a_hanging_probe() -> None:
+    monitor, driver, opened = _monitor(["hang"], count=1)
+    service = _Service()
+    monitor.start_monitoring(weakref.ref(service))  # type: ignore[arg-type]
+    monitor.step()  # the probe hangs until the watchdog aborts it
+    assert driver.aborted == [opened[0]]
+    assert opened[0].closed  # closed by the monitor itself, after the watchdog let go
+    assert monitor.verdicts == 1 and service.aborts == 1
+    monitor.close()
+    assert not [t for t in threading.enumerate() if t.name.startswith("awsdb-efm-watchdog")]
+
+
+def test_interrupt_aborts_the_probe_connection() -> None:
+    monitor, driver, opened = _monitor([True], count=1)
+    service = _Service()
+    monitor.start_monitoring(weakref.ref(service))  # type: ignore[arg-type]
+    monitor.step()
+    monitor.interrupt()
+    assert driver.aborted == [opened[0]]
+    monitor.close()
+
+
+def test_grace_period_defers_probing() -> None:
+    driver = _Driver([])
+    settings = EfmSettings(grace_ms=60_000, interval_ms=1000, count=1)
+    monitor = HostMonitor(HOST, settings, driver, _Conn, HostAvailabilityRegistry())  # type: ignore[arg-type]
+    service = _Service()
+    ctx = monitor.start_monitoring(weakref.ref(service))  # type: ignore[arg-type]
+    delay = monitor.step()
+    assert 50 < delay <= 60 and monitor.probes == 0
+    monitor.stop_monitoring(ctx)
+    assert monitor.monitored == 0
+
+
+def test_settings_timeouts() -> None:
+    assert EfmSettings(6000, 1000, 1).probe_timeout_s == 0.45
+    assert EfmSettings(30000, 5000, 3).probe_timeout_s == 2.45
+    assert EfmSettings(1000, 200, 2).probe_timeout_s == 0.2
+    assert EfmSettings(30000, 5000, 3).connect_timeout_s == 5
+    assert EfmSettings(1000, 300, 2).connect_timeout_s == 1

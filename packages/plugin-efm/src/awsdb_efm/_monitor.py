@@ -40,6 +40,7 @@ _PROBE_SQL = "SELECT 1"
 _IDLE_WAIT_S = 3600.0  # nothing to watch: sleep until woken (a new call, idle expiry, stop)
 _MIN_PROBE_GAP_S = 0.1  # at least this long between two probes
 _MIN_PROBE_TIMEOUT_S = 0.2
+_monotonic = time.monotonic
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +173,7 @@ class HostMonitor(Monitor):
         self._driver = driver
         self._connect = connect
         self._availability = availability
+        self._grace_s = settings.grace_ms / 1000
         self._lock = threading.Lock()
         self._contexts: set[MonitoringContext] = set()
         self._planned = 0.0  # when the monitor next looks at the contexts (0: it is probing)
@@ -190,7 +192,7 @@ class HostMonitor(Monitor):
 
     def start_monitoring(self, service: weakref.ref[PluginService]) -> MonitoringContext:
         """Register a call that starts now; it is watched once the grace period is over."""
-        ctx = MonitoringContext(service, time.monotonic() + self.settings.grace_ms / 1000)
+        ctx = MonitoringContext(service, _monotonic() + self._grace_s)
         with self._lock:
             self._contexts.add(ctx)
             wake = ctx.active_at < self._planned

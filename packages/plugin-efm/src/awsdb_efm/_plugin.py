@@ -48,6 +48,7 @@ class EfmPlugin(Plugin):
         self._service_ref = weakref.ref(service)
         self._lease: MonitorLease[HostMonitor] | None = None
         self._lease_host: HostInfo | None = None
+        self._lease_monitor: HostMonitor | None = None
         self._unmonitored_logged = False
 
     @hookimpl
@@ -61,15 +62,20 @@ class EfmPlugin(Plugin):
     ) -> Any:
         """Run the call under its host's monitor."""
         host = self.service.current_host
-        monitor = self._monitor(host) if self._enabled and host is not None else None
+        if host is not None and host is self._lease_host:
+            monitor: HostMonitor | None = self._lease_monitor
+        elif host is not None and self._enabled:
+            monitor = self._monitor(host)
+        else:
+            monitor = None
         if monitor is None:
             return call_next(*args, **kwargs)
         ctx = monitor.start_monitoring(self._service_ref)
         try:
             return call_next(*args, **kwargs)
         except BaseException:
-            if ctx.aborted and host is not None:
-                self.service.set_availability(host, False)
+            if ctx.aborted:
+                self.service.set_availability(host, False)  # type: ignore[arg-type]
             raise
         finally:
             monitor.stop_monitoring(ctx)
@@ -81,7 +87,7 @@ class EfmPlugin(Plugin):
             return lease.monitor
         if lease is not None:
             lease.release()
-            self._lease = self._lease_host = None
+            self._lease = self._lease_host = self._lease_monitor = None
         try:
             lease = self.service.services.monitors.acquire(
                 monitor_key(host, self._settings),
@@ -93,7 +99,7 @@ class EfmPlugin(Plugin):
                 self._unmonitored_logged = True
                 _log.warning("efm: calls on this connection are not monitored: %s", exc)
             return None
-        self._lease, self._lease_host = lease, host
+        self._lease, self._lease_host, self._lease_monitor = lease, host, lease.monitor
         return lease.monitor
 
     def _factory(self, host: HostInfo) -> Callable[[], HostMonitor]:
@@ -117,6 +123,7 @@ class EfmPlugin(Plugin):
 
     def release(self) -> None:
         """Give the monitor lease back (the monitor outlives it by the disposal time)."""
-        lease, self._lease, self._lease_host = self._lease, None, None
+        lease, self._lease = self._lease, None
+        self._lease_host = self._lease_monitor = None
         if lease is not None:
             lease.release()

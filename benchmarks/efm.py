@@ -1,0 +1,332 @@
+"""Enhanced failure monitoring: detection time and per-statement overhead.
+
+Needs root (network namespaces): each server (a one-node PostgreSQL 15 and a one-node
+MariaDB, from awsdb-testing) runs in its own namespace and the fault is an nftables rule that
+silently drops the client's packets, so the kernel behaves as in a real partition (TCP
+keepalives do fire, unlike behind a userspace proxy).
+
+Detection: a long query (``pg_sleep(90)`` / ``SELECT SLEEP(90)``) runs; the drop starts at a
+fixed offset into it, inside the grace period (1 s for 6000/1000/1, 5 s for 30000/5000/3)
+or after it (grace + 1 s); the figure is the time from the drop to the query's exception.
+Variants: awsdb with ``plugins="efm"`` and the configuration's settings, and the plain
+driver with aggressive TCP keepalives (idle 1 s, interval 1 s, 3 probes; mysql-connector
+has no keepalive option, so they are set on its socket). A call still blocked 45 s after
+the drop counts as "not detected" (then aborted). Every repetition starts from fresh awsdb
+state (``release_resources``), so the monitor opens its probe connection at the end of the
+grace period.
+
+Overhead: ``SELECT 1`` + ``fetchall()`` per statement, raw driver vs awsdb ``plugins=""``
+vs ``plugins="efm"`` (default settings: calls shorter than 30 s are never probed), rounds
+interleaved in random order, median over rounds; and the noise-free part, awsdb's own cost
+per statement over a driver cursor that does no I/O (the fake driver of awsdb-testing).
+
+Usage: ``uv run python benchmarks/efm.py [--reps N] [--slow-reps N] [--rounds N]``;
+results go to ``benchmarks/results/efm.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import functools
+import json
+import random
+import socket
+import statistics
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import mysql.connector
+import psycopg
+
+import awsdb
+from awsdb_testing.mysql.cluster import MariaDBCluster
+from awsdb_testing.netns import NetnsNetwork, netns_available
+from awsdb_testing.pg import PgCluster, PgClusterConfig
+
+RESULTS = Path(__file__).resolve().parent / "results" / "efm.json"
+CONFIGS = {"6000/1000/1": (6000, 1000, 1, 1.0), "30000/5000/3": (30000, 5000, 3, 5.0)}
+GIVE_UP_S = 45.0
+KEEPALIVE = {"keepalives": 1, "keepalives_idle": 1, "keepalives_interval": 1, "keepalives_count": 3}
+
+
+class Server:
+    """One server in a namespace: how to connect, the long query, the fault."""
+
+    def __init__(
+        self,
+        kind: str,
+        net: NetnsNetwork,
+        host: str,
+        port: int,
+        kwargs: dict[str, Any],
+    ) -> None:
+        self.kind = kind
+        self.net = net
+        self.host = host
+        self.port = port
+        self.kwargs = kwargs
+        self.target: Callable[..., Any] = (
+            psycopg.Connection.connect if kind == "pg" else mysql.connector.connect
+        )
+        self.long_sql = "SELECT pg_sleep(90)" if kind == "pg" else "SELECT SLEEP(90)"
+
+    def fault(self) -> None:
+        """Drop the client's packets to the server (kernel level)."""
+        self.net.drop(1, port=self.port)
+
+    def heal(self) -> None:
+        """Remove the drop rule."""
+        self.net.heal(1)
+
+    def raw(self, keepalive: bool = False) -> Any:
+        """A plain driver connection (with aggressive keepalives if asked)."""
+        if self.kind == "pg":
+            kwargs: dict[str, Any] = {"host": self.host, "port": self.port, **self.kwargs}
+            if keepalive:
+                kwargs.update(KEEPALIVE)
+            return psycopg.connect(**kwargs)
+        conn: Any = mysql.connector.connect(host=self.host, port=self.port, **self.kwargs)
+        if keepalive:
+            sock: socket.socket = conn._socket.sock
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, 1)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, 1)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, 3)
+        return conn
+
+    def wrapped(self, plugins: str, **props: Any) -> Any:
+        """An awsdb connection."""
+        return awsdb.connect(
+            self.target, host=self.host, port=self.port, plugins=plugins, **self.kwargs, **props
+        )
+
+    def abort(self, conn: Any) -> None:
+        """Shut the socket of a raw or wrapped connection down (the give-up path)."""
+        raw = getattr(conn, "target_connection", conn)
+        with contextlib.suppress(Exception):
+            if self.kind == "pg":
+                sock = socket.socket(fileno=raw.fileno())
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                finally:
+                    sock.detach()
+            else:
+                raw._socket.sock.shutdown(socket.SHUT_RDWR)
+
+
+def _query(conn: Any, sql: str) -> Any:
+    cur = conn.cursor()
+    try:
+        cur.execute(sql)
+        return cur.fetchall()
+    finally:
+        cur.close()
+
+
+def detect_once(server: Server, conn: Any, offset_s: float) -> float | None:
+    """Seconds from the fault (``offset_s`` into the long query) to its exception."""
+    fault_at: list[float] = []
+    done = threading.Event()
+
+    def fault() -> None:
+        server.fault()
+        fault_at.append(time.monotonic())
+        if not done.wait(GIVE_UP_S):
+            server.abort(conn)
+
+    timer = threading.Timer(offset_s, fault)
+    detected: float | None = None
+    try:
+        _query(conn, "SELECT 1")
+        timer.start()
+        _query(conn, server.long_sql)
+    except Exception:
+        now = time.monotonic()
+        if fault_at and now - fault_at[0] < GIVE_UP_S:
+            detected = now - fault_at[0]
+    finally:
+        done.set()
+        timer.join()
+        server.heal()
+        with contextlib.suppress(Exception):
+            conn.close()
+        awsdb.release_resources()
+    return detected
+
+
+def bench_detection(server: Server, reps: int, slow_reps: int) -> list[dict[str, Any]]:
+    """Every configuration, both offsets, EFM and the keepalive baseline."""
+    rows: list[dict[str, Any]] = []
+    for name, (grace, interval, count, inside) in CONFIGS.items():
+        n = reps if grace <= 6000 else slow_reps
+        for phase, offset in (("inside grace", inside), ("after grace", grace / 1000 + 1)):
+            efm_props = {
+                "failure_detection_time_ms": grace,
+                "failure_detection_interval_ms": interval,
+                "failure_detection_count": count,
+            }
+            variants: dict[str, Callable[[], Any]] = {
+                "awsdb efm": functools.partial(server.wrapped, "efm", **efm_props),
+                "driver + keepalives": functools.partial(server.raw, keepalive=True),
+            }
+            for variant, make in variants.items():
+                if variant != "awsdb efm" and name != "6000/1000/1":
+                    continue  # keepalives do not depend on the EFM settings
+                times = [detect_once(server, make(), offset) for _ in range(n)]
+                got = [t for t in times if t is not None]
+                row = {
+                    "driver": server.kind,
+                    "config": name,
+                    "phase": phase,
+                    "offset_s": offset,
+                    "variant": variant,
+                    "reps": n,
+                    "detected": len(got),
+                    "median_s": statistics.median(got) if got else None,
+                    "min_s": min(got) if got else None,
+                    "max_s": max(got) if got else None,
+                }
+                rows.append(row)
+                print(json.dumps(row), flush=True)
+    return rows
+
+
+def bench_overhead(server: Server, rounds: int, per_round: int) -> dict[str, Any]:
+    """``SELECT 1`` per statement: raw vs awsdb without plugins vs awsdb with efm."""
+    conns = {
+        "raw": server.raw(),
+        'awsdb plugins=""': server.wrapped(""),
+        'awsdb plugins="efm"': server.wrapped("efm"),
+    }
+    cursors = {k: c.cursor() for k, c in conns.items()}
+
+    def run(cur: Any) -> float:
+        t0 = time.perf_counter()
+        for _ in range(per_round):
+            cur.execute("SELECT 1")
+            cur.fetchall()
+        return (time.perf_counter() - t0) / per_round
+
+    for cur in cursors.values():
+        run(cur)
+    samples: dict[str, list[float]] = {k: [] for k in cursors}
+    for _ in range(rounds):
+        order = list(cursors)
+        random.shuffle(order)
+        for k in order:
+            samples[k].append(run(cursors[k]))
+    for cur in cursors.values():
+        cur.close()
+    for conn in conns.values():
+        conn.close()
+    awsdb.release_resources()
+    med = {k: statistics.median(v) for k, v in samples.items()}
+    out = {
+        "driver": server.kind,
+        "per_statement_us": {k: v * 1e6 for k, v in med.items()},
+        "ratio_to_raw": {k: v / med["raw"] for k, v in med.items()},
+        "efm_vs_no_plugins": med['awsdb plugins="efm"'] / med['awsdb plugins=""'],
+    }
+    print(json.dumps(out), flush=True)
+    return out
+
+
+class _NullCursor:
+    """A driver cursor that does no I/O: isolates the wrapper's own cost per statement."""
+
+    def execute(self, query: Any, params: Any = None) -> _NullCursor:
+        return self
+
+    def fetchall(self) -> list[tuple[int]]:
+        return [(1,)]
+
+
+def bench_own_cost(rounds: int, n: int = 20000) -> dict[str, float]:
+    """Nanoseconds awsdb adds per ``execute`` + ``fetchall`` over a no-I/O cursor, without
+    plugins and with ``efm`` (two monitored calls per statement, never probed)."""
+    from awsdb._cursor import AwsWrapperCursor
+    from awsdb_testing import fake_driver
+
+    dsn = "host=h1 port=5432 user=app"
+    conns = {k: awsdb.connect(fake_driver.connect, dsn, plugins=k) for k in ("", "efm")}
+    null = _NullCursor()
+    curs: dict[str, Any] = {"raw": null}
+    curs.update({f'plugins="{k}"': AwsWrapperCursor(c, null) for k, c in conns.items()})
+
+    def run(cur: Any) -> float:
+        t0 = time.perf_counter_ns()
+        for _ in range(n):
+            cur.execute("SELECT 1")
+            cur.fetchall()
+        return (time.perf_counter_ns() - t0) / n
+
+    samples: dict[str, list[float]] = {k: [] for k in curs}
+    for _ in range(rounds):
+        order = list(curs)
+        random.shuffle(order)
+        for k in order:
+            samples[k].append(run(curs[k]))
+    for conn in conns.values():
+        conn.close()
+    awsdb.release_resources()
+    med = {k: statistics.median(v) for k, v in samples.items()}
+    out = {k: v - med["raw"] for k, v in med.items() if k != "raw"}
+    print(json.dumps({"own_cost_ns": out}), flush=True)
+    return out
+
+
+@contextlib.contextmanager
+def servers() -> Iterator[list[Server]]:
+    """A PostgreSQL and a MariaDB node, each in its own namespace."""
+    with contextlib.ExitStack() as stack:
+        pg_net = stack.enter_context(NetnsNetwork(1))
+        pg = stack.enter_context(PgCluster(PgClusterConfig(nodes=1, network=pg_net)))
+        node = pg.node(1)
+        mdb_net = stack.enter_context(NetnsNetwork(1))
+        mdb = MariaDBCluster(1, network=mdb_net).start()
+        stack.callback(mdb.close)
+        host, port = mdb.server_address(1)
+        yield [
+            Server("pg", pg_net, node.host, node.port, {"user": "app", "dbname": "app"}),
+            Server(
+                "mysql",
+                mdb_net,
+                host,
+                port,
+                {"user": "app", "password": "app", "database": "appdb", "use_pure": True},
+            ),
+        ]
+
+
+def main() -> None:
+    """Run everything and write the JSON results."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--slow-reps", type=int, default=1)
+    parser.add_argument("--rounds", type=int, default=21)
+    parser.add_argument("--per-round", type=int, default=500)
+    parser.add_argument("--only", choices=["pg", "mysql"], default=None)
+    parser.add_argument("--skip-detection", action="store_true")
+    args = parser.parse_args()
+    ok, reason = netns_available()
+    if not ok:
+        raise SystemExit(f"benchmarks/efm.py needs network namespaces: {reason}")
+    results: dict[str, Any] = {"detection": [], "overhead": []}
+    results["own_cost_ns"] = bench_own_cost(args.rounds)
+    with servers() as both:
+        for server in both:
+            if args.only and server.kind != args.only:
+                continue
+            results["overhead"].append(bench_overhead(server, args.rounds, args.per_round))
+            if not args.skip_detection:
+                results["detection"] += bench_detection(server, args.reps, args.slow_reps)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -29,3 +29,4 @@ run_alone awsdb-plugin-example "[test]" "$PWD/examples/awsdb-plugin-example/test
 run_alone awsdb-plugin-iam "[test]" "$PWD/packages/plugin-iam/tests"
 run_alone awsdb-plugin-bluegreen "[test]" "$PWD/packages/plugin-bluegreen/tests"
 run_alone awsdb-plugin-efm "[test]" "$PWD/packages/plugin-efm/tests"
+run_alone awsdb-plugin-failover "[test]" "$PWD/packages/plugin-failover/tests"

@@ -1,0 +1,43 @@
+"""awsdb failover: ``plugins="failover"`` (alias ``failover_v2``).
+
+::
+
+    import awsdb, psycopg
+
+    conn = awsdb.connect(
+        psycopg.Connection.connect,
+        "host=db.cluster-xyz.us-east-1.rds.amazonaws.com dbname=app user=app",
+        plugins="failover",
+    )
+
+One topology monitor per cluster (the core's :mod:`awsdb.topology`, on the core's monitor
+service) watches the instances. When a server call fails with a network error (or, in
+``strict_writer`` mode, a write is refused by a demoted writer), the plugin waits for the
+monitor's verified new writer (or picks a reader, by ``failover_mode``), connects to it
+through the plugin pipeline, checks its role, carries the session state over and raises
+:class:`awsdb.FailoverSuccessError` — or :class:`awsdb.TransactionResolutionUnknownError`
+when a transaction was open or committing, or :class:`awsdb.FailoverFailedError` when no
+instance could take over within ``failover_timeout_sec``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from awsdb import PluginSpec, hookimpl
+from awsdb_failover._plugin import FailoverPlugin, failover_mode_for
+
+__all__ = ["FailoverPlugin", "awsdb_plugin_specs", "failover_mode_for"]
+
+
+@hookimpl
+def awsdb_plugin_specs() -> Sequence[PluginSpec]:
+    """Announce ``failover`` (the AWS wrapper's ``failover_v2`` is an alias of it)."""
+    return [
+        PluginSpec(
+            code="failover",
+            factory=FailoverPlugin,
+            weight=500,
+            description="Fails over to the cluster's new writer (or a reader) on host failure.",
+        )
+    ]

@@ -1,0 +1,290 @@
+"""The ``failover`` plugin: reconnect to the cluster's new writer (or a reader) on failure."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from awsdb import rds
+from awsdb.dialects import DatabaseDialect
+from awsdb.errors import (
+    FailoverFailedError,
+    FailoverSuccessError,
+    TransactionResolutionUnknownError,
+)
+from awsdb.hosts import HostInfo, HostRole
+from awsdb.monitors import MonitorLease
+from awsdb.plugin import Plugin
+from awsdb.topology import TopologyHostListProvider, TopologyMonitor, instance_pattern
+
+__all__ = ["FailoverPlugin", "failover_mode_for"]
+
+_log = logging.getLogger("awsdb.failover")
+
+# Calls that talk to the server when they are made. Buffered fetches do not (psycopg
+# client-side cursors); a network error surfacing in a fetch passes through unchanged.
+_WATCHED = frozenset(
+    {
+        "Connection.execute",
+        "Connection.commit",
+        "Connection.rollback",
+        "Connection.autocommit.set",
+        "Connection.read_only.set",
+        "Connection.tpc_begin",
+        "Connection.tpc_prepare",
+        "Connection.tpc_commit",
+        "Connection.tpc_rollback",
+        "Cursor.execute",
+        "Cursor.executemany",
+        "Cursor.callproc",
+    }
+)
+_COMMITS = frozenset({"Connection.commit", "Connection.tpc_commit"})
+_RECONNECT_PAUSE_S = 0.01
+
+
+def failover_mode_for(props: Any, host: str) -> str:
+    """``failover_mode``, or its default by endpoint type (reader endpoint: reader_or_writer)."""
+    mode = props.get("failover_mode")
+    if mode:
+        return str(mode)
+    if rds.classify(host) is rds.RdsUrlType.RDS_READER_CLUSTER:
+        return "reader_or_writer"
+    return "strict_writer"
+
+
+class FailoverPlugin(Plugin):
+    """Watches server calls; on a network error (or, in ``strict_writer``, a write refused
+    by a demoted writer) it fails over within ``failover_timeout_sec``."""
+
+    subscribed_methods: ClassVar[frozenset[str]] = _WATCHED | {"connect"}
+
+    def __init__(self, service: Any, props: Any) -> None:
+        super().__init__(service, props)
+        self._enabled = bool(props.get("enable_failover"))
+        self._timeout = float(props.get("failover_timeout_sec"))
+        self._provider: TopologyHostListProvider | None = None
+        self._lease: MonitorLease[TopologyMonitor] | None = None
+        self._mode = "strict_writer"
+        self._strategy = str(props.get("failover_reader_host_selector_strategy"))
+        self._dialect: DatabaseDialect | None = None
+
+    # --- set-up ------------------------------------------------------------------------
+
+    def init_host_provider(self, props: Any, service: Any) -> Any:
+        """The topology provider seeded with the connection-string hosts."""
+        if not self._enabled:
+            return None
+        pairs = props.hosts()
+        if not pairs:
+            return None
+        default_port = service.driver.default_port
+        seed = [HostInfo(h, p if p is not None else default_port) for h, p in pairs]
+        configured = props.get("cluster_id")
+        first = seed[0]
+        cluster_id = str(configured) if configured else rds.cluster_id_for(first.host, first.port)
+        self._mode = failover_mode_for(props, first.host)
+        self._provider = TopologyHostListProvider(cluster_id, seed)
+        return self._provider
+
+    def connect(
+        self, host: HostInfo, props: Any, is_initial: bool, call_next: Callable[..., Any]
+    ) -> Any:
+        """Open the connection; on the initial one, join the cluster's topology monitor."""
+        conn = call_next(host, props, is_initial)
+        if is_initial and self._enabled and self._lease is None:
+            try:
+                self._start_monitor(conn, host, props)
+            except BaseException:
+                conn.close()
+                raise
+        return conn
+
+    def _start_monitor(self, conn: Any, host: HostInfo, props: Any) -> None:
+        from awsdb.dialects import detect_dialect
+
+        service = self.service
+        provider = self._provider
+        if provider is None:
+            return
+        override = props.get("wrapper_dialect")
+        dialect = detect_dialect(
+            service.driver.family,
+            host.host,
+            service.aux_query(conn),
+            port=host.port,
+            override=str(override) if override else None,
+            cache=service.services.dialect_cache,
+            registry=service.services.dialects,
+        )
+        if not dialect.supports_topology:
+            _log.debug("dialect %s has no topology: failover is off", dialect.code)
+            self._enabled = False
+            return
+        self._dialect = dialect
+        pattern = instance_pattern(props, host.host)
+        cluster_id = provider.cluster_id()
+        services = service.services
+
+        def make() -> TopologyMonitor:
+            return TopologyMonitor(
+                services,
+                cluster_id,
+                driver=service.driver,
+                target=service.target,
+                props=props,
+                dialect=dialect,
+                pattern=pattern,
+                # instances answer on the port of the endpoint unless the pattern says otherwise
+                default_port=host.port if host.port is not None else service.driver.default_port,
+                seed=provider.current(),
+            )
+
+        self._lease = services.monitors.acquire(("topology", cluster_id), make)
+        monitor = self._lease.monitor
+        monitor.use_props(props)
+        if not monitor.hosts:
+            # the first connection of the cluster reads the topology itself: the monitor
+            # may not be able to reach the endpoint it was seeded with a moment later
+            port = host.port if host.port is not None else service.driver.default_port
+            monitor.offer(
+                dialect.query_topology(
+                    service.aux_query(conn), host_pattern=pattern, default_port=port
+                )
+            )
+        provider.monitor = monitor
+        service.join_cluster(cluster_id)
+
+    def release(self) -> None:
+        """Give the topology monitor back."""
+        if self._lease is not None:
+            self._lease.release()
+            self._lease = None
+
+    # --- the hot path ------------------------------------------------------------------
+
+    def execute(
+        self,
+        target: Any,
+        method: str,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        call_next: Callable[..., Any],
+    ) -> Any:
+        """Pass the call; turn a host failure into a failover."""
+        service = self.service
+        conn = service.current_connection
+        in_txn = service.driver.in_transaction(conn) if self._enabled else False
+        try:
+            return call_next(*args, **kwargs)
+        except Exception as exc:
+            if not self._should_fail_over(exc):
+                raise
+            self._fail_over(exc, in_txn or method in _COMMITS)
+            raise AssertionError("unreachable") from exc  # _fail_over always raises
+
+    def _should_fail_over(self, exc: BaseException) -> bool:
+        if not self._enabled or self._lease is None:
+            return False
+        service = self.service
+        if service.is_network_error(exc):
+            return service.claim_error(exc)
+        if self._mode == "strict_writer" and service.is_read_only_error(exc):
+            return service.claim_error(exc)
+        return False
+
+    # --- failover ------------------------------------------------------------------------
+
+    def _fail_over(self, cause: BaseException, ambiguous: bool) -> None:
+        service = self.service
+        lease = self._lease
+        assert lease is not None
+        monitor = lease.monitor
+        old = service.current_host
+        started = time.monotonic()
+        deadline = started + self._timeout
+        if old is not None:
+            service.set_availability(old, False)
+        try:
+            conn, host = self._reconnect(monitor, old, deadline)
+        except FailoverFailedError as failed:
+            raise failed from cause
+        finally:
+            if old is not None:
+                service.set_availability(old, True)  # the topology decides from now on
+        service.replace_connection(conn, host)
+        elapsed = time.monotonic() - started
+        _log.info(
+            "failover of %s from %s to %s (%s) took %.3f s",
+            monitor.cluster_id,
+            old.host if old is not None else "?",
+            host.host,
+            self._mode,
+            elapsed,
+        )
+        if ambiguous:
+            raise TransactionResolutionUnknownError(
+                f"the connection failed over to {host.host} while a transaction was open "
+                "or committing: its outcome is unknown; restart the transaction"
+            ) from cause
+        raise FailoverSuccessError(
+            f"the connection failed over to {host.host}; re-run the statement"
+        ) from cause
+
+    def _reconnect(
+        self, monitor: TopologyMonitor, old: HostInfo | None, deadline: float
+    ) -> tuple[Any, HostInfo]:
+        last: BaseException | None = None
+        exclude = old.url if old is not None else None
+        while time.monotonic() < deadline:
+            for host in self._targets(monitor, exclude, deadline):
+                try:
+                    conn = self.service.connect(host, skip=self)
+                except Exception as exc:
+                    last = exc
+                    continue
+                if self._role_ok(conn, host):
+                    return conn, host
+                conn.close()
+            time.sleep(_RECONNECT_PAUSE_S)
+        detail = f": {type(last).__name__}: {last}" if last is not None else ""
+        raise FailoverFailedError(
+            f"no instance of {monitor.cluster_id} could take over within "
+            f"{self._timeout:g} s (failover_mode={self._mode}){detail}"
+        )
+
+    def _targets(
+        self, monitor: TopologyMonitor, exclude: str | None, deadline: float
+    ) -> list[HostInfo]:
+        if self._mode == "strict_writer":
+            writer = monitor.wait_for_writer(exclude, max(0.0, deadline - time.monotonic()))
+            return [writer] if writer is not None else []
+        hosts = monitor.hosts
+        readers = [h for h in hosts if h.role is HostRole.READER and h.url != exclude]
+        writers = [h for h in hosts if h.role is HostRole.WRITER and h.url != exclude]
+        if self._mode == "strict_reader":
+            ordered = readers if readers or len(hosts) > 1 else writers
+        else:
+            ordered = readers + writers
+        if not ordered:
+            monitor.request_panic()
+            monitor.wait(0.05)
+            return []
+        if len(readers) > 1:
+            first = self.service.get_host_info_by_strategy(HostRole.READER, self._strategy, readers)
+            ordered = [first, *[h for h in ordered if h is not first]]
+        return ordered
+
+    def _role_ok(self, conn: Any, host: HostInfo) -> bool:
+        """The new connection has the role the mode asks for (asked of the server)."""
+        if self._mode == "reader_or_writer" or self._dialect is None:
+            return True
+        try:
+            is_writer = self._dialect.writer_check(self.service.aux_query(conn))
+        except Exception:
+            return False
+        if self._mode == "strict_writer":
+            return is_writer
+        return not is_writer or host.role is HostRole.WRITER  # strict_reader, 1-node fallback

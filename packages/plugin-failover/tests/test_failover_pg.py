@@ -144,7 +144,7 @@ def test_no_writer_within_the_budget_is_failover_failed(cluster: PgCluster) -> N
     try:
         for node in list(cluster.nodes):
             cluster.kill(node)
-        with pytest.raises(awsdb.FailoverFailedError, match="within 1.5 s"):
+        with pytest.raises(awsdb.FailoverFailedError, match=r"within 1\.5 s"):
             conn.execute("SELECT 1")
     finally:
         conn.close()

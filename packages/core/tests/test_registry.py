@@ -70,9 +70,17 @@ def test_register_plugin_rejects_garbage() -> None:
 
 
 def test_default_chain_is_installed_subset(pg_server: Any) -> None:
-    # none of the anchor's default plugins ship with the core: no plugins, no error
+    # the installed subset of the AWS wrapper's default chain; none of it ships with the
+    # core, so with the core alone there are no plugins and no error
+    from awsdb._registry import DEFAULT_CHAIN
+    from awsdb._service import get_services
+
+    registry = get_services().plugins
+    installed = [c for c in DEFAULT_CHAIN if c in registry.installed_codes()]
     with awsdb.connect(psycopg.Connection.connect, pg_server.dsn) as conn:
-        assert conn.plugin_service.plugins == ()
+        codes = [r.code for r in registry.resolve(installed, auto_sort=True)]
+        assert len(conn.plugin_service.plugins) == len(codes)
+        assert conn.execute("SELECT 1").fetchone() == (1,)
 
 
 def test_alias_spec_registration(pg_server: Any) -> None:

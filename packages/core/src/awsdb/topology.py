@@ -40,6 +40,7 @@ __all__ = ["TopologyHostListProvider", "TopologyMonitor", "host_changes", "insta
 _log = logging.getLogger("awsdb.topology")
 
 _HIGH_RATE_AFTER_PANIC_S = 30.0
+_PROBE_AGAIN_S = 0.005
 
 
 def instance_pattern(props: Properties, host: str) -> str:
@@ -118,6 +119,7 @@ class TopologyMonitor(Monitor):
         self._conn: Any = None
         self._conn_host: HostInfo | None = None
         self._last_error: BaseException | None = None
+        self._waiters = 0
 
     # --- read by connections -------------------------------------------------------------
 
@@ -172,16 +174,22 @@ class TopologyMonitor(Monitor):
         """Block until the monitor verified a writer other than ``exclude`` (a ``host:port``),
         at most ``timeout`` seconds; ``None`` on timeout. Enters panic mode."""
         deadline = time.monotonic() + timeout
-        self.request_panic()
         with self._cond:
-            while True:
-                writer = self._verified_writer
-                if writer is not None and writer.url != exclude and not self._panic:
-                    return writer
-                left = deadline - time.monotonic()
-                if left <= 0 or self.stopping:
-                    return None
-                self._cond.wait(min(left, 0.05))
+            self._waiters += 1
+        self.request_panic()
+        try:
+            with self._cond:
+                while True:
+                    writer = self._verified_writer
+                    if writer is not None and writer.url != exclude and not self._panic:
+                        return writer
+                    left = deadline - time.monotonic()
+                    if left <= 0 or self.stopping:
+                        return None
+                    self._cond.wait(min(left, 0.05))
+        finally:
+            with self._cond:
+                self._waiters -= 1
 
     def wait_for_topology(self, timeout: float) -> list[HostInfo]:
         """The topology, waiting up to ``timeout`` seconds for the first read."""
@@ -199,6 +207,8 @@ class TopologyMonitor(Monitor):
             self._find_writer()
         else:
             self._refresh()
+        if self._panic and self._waiters:
+            return _PROBE_AGAIN_S  # a connection is waiting for the new writer: no pause
         if self._panic or time.monotonic() < self._high_rate_until:
             return float(self._props.get("cluster_topology_high_refresh_rate_ms")) / 1000
         return float(self._props.get("topology_refresh_ms")) / 1000

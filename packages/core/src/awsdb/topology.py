@@ -120,6 +120,7 @@ class TopologyMonitor(Monitor):
         self._conn_host: HostInfo | None = None
         self._last_error: BaseException | None = None
         self._waiters = 0
+        self._probes: dict[str, Any] = {}  # url → connection, kept while in panic
 
     # --- read by connections -------------------------------------------------------------
 
@@ -270,6 +271,19 @@ class TopologyMonitor(Monitor):
             seen.setdefault(h.url, h)
         return list(seen.values())
 
+    def _probe(self, host: HostInfo) -> Any:
+        """A connection to ``host`` for panic probes, kept open between rounds."""
+        conn = self._probes.get(host.url)
+        if conn is None or self._driver.is_closed(conn):
+            conn = self._probes[host.url] = self._open(host)
+        return conn
+
+    def _close_probes(self, keep: Any = None) -> None:
+        probes, self._probes = self._probes, {}
+        for conn in probes.values():
+            if conn is not keep:
+                _close_quietly(conn)
+
     def _find_writer(self) -> None:
         queue = self._candidates()
         seen = {h.url for h in queue}
@@ -278,11 +292,7 @@ class TopologyMonitor(Monitor):
             if self.stopping:
                 return
             try:
-                conn = self._open(host)
-            except Exception as exc:
-                self._last_error = exc
-                continue
-            try:
+                conn = self._probe(host)
                 query = self._query(conn)
                 is_writer = self._dialect.writer_check(query)
                 hosts = self._dialect.query_topology(
@@ -290,12 +300,13 @@ class TopologyMonitor(Monitor):
                 )
             except Exception as exc:
                 self._last_error = exc
-                _close_quietly(conn)
+                dead = self._probes.pop(host.url, None)
+                if dead is not None:
+                    _close_quietly(dead)
                 continue
             writer = next((h for h in hosts if h.role is HostRole.WRITER), None)
             if not is_writer or writer is None:
                 # a reader (or an endpoint pointing at one) still tells us who else exists
-                _close_quietly(conn)
                 for h in hosts:
                     if h.url in seen:
                         continue
@@ -306,6 +317,7 @@ class TopologyMonitor(Monitor):
                         queue.append(h)
                 continue
             self._drop()
+            self._close_probes(keep=conn)
             self._conn, self._conn_host = conn, writer
             self._high_rate_until = time.monotonic() + _HIGH_RATE_AFTER_PANIC_S
             self._publish(hosts, verified=writer, end_panic=True)
@@ -331,15 +343,16 @@ class TopologyMonitor(Monitor):
 
     def interrupt(self) -> None:
         """Abort the monitoring connection so that a stuck query returns."""
-        conn = self._conn
-        if conn is not None:
-            self._driver.abort(conn)
+        for conn in [self._conn, *list(self._probes.values())]:
+            if conn is not None:
+                self._driver.abort(conn)
         with self._cond:
             self._cond.notify_all()
 
     def close(self) -> None:
-        """Close the monitoring connection."""
+        """Close the monitoring and probe connections."""
         self._drop()
+        self._close_probes()
 
 
 def _close_quietly(conn: Any) -> None:

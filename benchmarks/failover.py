@@ -2,8 +2,9 @@
 
 One logical connection commits a row every ~20 ms while the writer is SIGKILLed and a
 replica promoted. The figure per failover is *first good commit after the kill minus the
-moment the new writer was promoted* (``pg_promote`` returned: it accepts writes): the time
-the client loses beyond what the database itself needs. The commit gap (last commit before
+moment the new writer stopped being in recovery* (a probe polls every replica each
+millisecond with ``pg_is_in_recovery()``): the time the client loses beyond what the
+database itself needs. The commit gap (last commit before
 the kill to first after it) is reported beside it. Clients:
 
 - ``awsdb``: ``plugins="failover"`` on the writer endpoint; ``FailoverSuccessError`` /
@@ -112,11 +113,44 @@ class _Workload:
                 conn.close()
 
 
+class _WritableProbe:
+    """Polls every replica each millisecond; records when each stops being in recovery."""
+
+    def __init__(self, cluster: PgCluster) -> None:
+        writer = cluster.writer().instance_id
+        self._conns = {
+            n.host: psycopg.connect(**cluster.app_conninfo_kwargs(n), autocommit=True)
+            for n in cluster.nodes
+            if n.instance_id != writer and n.pid is not None
+        }
+        self.writable_at: dict[str, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set() and len(self.writable_at) < len(self._conns):
+            for host, conn in self._conns.items():
+                if host in self.writable_at:
+                    continue
+                row = conn.execute("SELECT pg_catalog.pg_is_in_recovery()").fetchone()
+                if row is not None and row[0] is False:
+                    self.writable_at[host] = time.monotonic()
+            self._stop.wait(0.001)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(10)
+        for conn in self._conns.values():
+            conn.close()
+
+
 def _one_failover(cluster: PgCluster, client: str) -> dict[str, Any]:
     connect = _awsdb_client(cluster) if client == "awsdb" else _raw_client(cluster)
     work = _Workload(connect, wrapped=client == "awsdb")
     work.start()
     time.sleep(1.0)  # steady state: the topology monitor is warm
+    probe = _WritableProbe(cluster)
     node = cluster._node(cluster.writer().instance_id)
     kill = node.kill
     kill_times: list[float] = []
@@ -137,12 +171,13 @@ def _one_failover(cluster: PgCluster, client: str) -> dict[str, Any]:
     while time.monotonic() < deadline and not any(a == new_host for _, a in work.commits):
         time.sleep(0.01)
     work.stop()
+    probe.stop()
+    promoted_at = probe.writable_at.get(new_host, promoted_at_controller(killed_at, report))
     # the first commit on the new writer (a backend of the killed server may still commit
     # for a moment after the signal: those commits are not counted as recovered)
     first = next((t for t, a in work.commits if a == new_host), None)
     last = max((t for t, a in work.commits if a != new_host), default=None)
     lost = (first - writable_at) if first is not None else None
-    promoted_at = killed_at + report.steps.get("promoted", 0.0)
     lost_promoted = (first - promoted_at) if first is not None else None
     cluster.rejoin(report.old_writer)
     cluster.wait_converged(timeout=30)
@@ -158,6 +193,11 @@ def _one_failover(cluster: PgCluster, client: str) -> dict[str, Any]:
         "errors": work.errors,
         "reconnects": work.reconnects,
     }
+
+
+def promoted_at_controller(killed_at: float, report: Any) -> float:
+    """The controller's own (coarser) promotion time, when the probe saw nothing."""
+    return killed_at + float(report.steps.get("promoted", 0.0))
 
 
 def main() -> None:

@@ -37,11 +37,22 @@ def test_anchor_aliases_and_first_party_hint() -> None:
     assert reg.canonical("failover_v2") == "failover"
     assert reg.canonical("host_monitoring") == "efm"
     assert reg.canonical("host_monitoring_v2") == "efm"
+
+
+def test_first_party_hint_says_which_distribution(monkeypatch: pytest.MonkeyPatch) -> None:
+    from awsdb._registry import FIRST_PARTY_CODES
+
+    monkeypatch.setitem(FIRST_PARTY_CODES, "zz_feature", "awsdb-plugin-zz")
+    reg = PluginRegistry()
     with pytest.raises(awsdb.ProgrammingError) as info:
-        reg.get("host_monitoring_v2")
+        reg.get("zz_feature")
     msg = str(info.value)
-    assert "'host_monitoring_v2'" in msg and "awsdb-plugin-efm" in msg
+    assert "'zz_feature'" in msg and "awsdb-plugin-zz, which is not installed" in msg
     assert "execute_time" in msg  # lists what is installed
+    # a first-party code whose distribution is installed but does not provide it yet
+    monkeypatch.setitem(FIRST_PARTY_CODES, "zz_core", "awsdb-core")
+    with pytest.raises(awsdb.ProgrammingError, match=r"awsdb-core .* is installed but does not"):
+        reg.get("zz_core")
 
 
 def test_unknown_third_party_code_lists_installed_codes() -> None:

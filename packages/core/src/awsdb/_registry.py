@@ -277,7 +277,12 @@ class PluginRegistry:
             if dist == "awsdb-core":
                 hint += f" (it is the module awsdb.plugins.{canonical})"
         elif dist is not None:
-            hint = f"; it is provided by the distribution {dist}, which is not installed"
+            try:
+                installed_version = md.version(dist)
+            except md.PackageNotFoundError:
+                hint = f"; it is provided by the distribution {dist}, which is not installed"
+            else:
+                hint = f"; {dist} {installed_version} is installed but does not provide it yet"
         alias = f" (alias of {canonical!r})" if canonical != code else ""
         return ProgrammingError(
             f"unknown plugin code {code!r}{alias}{hint}. Installed plugin codes: {installed}"

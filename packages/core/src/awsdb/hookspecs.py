@@ -8,13 +8,15 @@ of the distribution's plugin codes, and announce what the distribution provides:
 with weights, connection properties, and database/driver dialects.
 
 **Connection hooks** are implemented by plugin *instances*, one instance per connection and
-plugin. ``connect``, ``force_connect`` and ``execute`` are not dispatched through pluggy at run
-time: per connection, the core compiles for every DB-API method a closure chain of only the
-instances subscribed to it, ordered by weight (see :mod:`awsdb.plugin`). pluggy validates the
-implementations (names and arguments must match these specs) and dispatches the rare events:
-host-list and connection changes, host-provider initialisation and host selection.
+plugin, as plain methods named after these specifications. ``connect``, ``force_connect`` and
+``execute`` are called through closure chains the core compiles per connection for every
+DB-API method, holding only the instances subscribed to it, ordered by weight (see
+:mod:`awsdb.plugin`). The events (host-provider initialisation, connection and host-list
+changes, host selection) are called on each implementing instance in chain order. Each plugin
+class is validated once: argument names must be a subset of the specification's, and pluggy
+options (``tryfirst``, ``wrapper`` ...) are rejected because they would change nothing.
 
-Implementations are marked with :data:`hookimpl`::
+Implementations may be marked with :data:`hookimpl` (optional, documents intent)::
 
     from awsdb import hookimpl
 

@@ -4,8 +4,9 @@ A 3-node PostgreSQL cluster emulating Aurora starts from the snapshot cache; eac
 runner writes in a loop through the cluster's writer endpoint name; the controller kills
 the writer with ``kill -9``, promotes a reader and flips the writer endpoint name after an
 emulated DNS TTL. A rich timeline shows what each client saw and how long it took to write
-again. More clients (for example awsdb with the failover plugin) are added by appending a
-:class:`ClientRunner` to the list passed to :func:`run_demo`.
+again. With awsdb-plugin-failover installed, awsdb with the failover plugin runs beside plain
+psycopg on the same endpoint; more clients are added by passing :class:`ClientRunner` objects
+to :func:`run_demo`.
 """
 
 from __future__ import annotations
@@ -26,12 +27,14 @@ from rich.text import Text
 from awsdb_testing.pg import PgCluster, PgClusterConfig
 
 __all__ = [
+    "AwsdbFailoverClient",
     "ClientRunner",
     "ClientStats",
     "DemoContext",
     "PlainPsycopgClient",
     "Timeline",
     "TimelineEvent",
+    "default_clients",
     "run_demo",
 ]
 
@@ -175,6 +178,71 @@ class PlainPsycopgClient:
         self.stats.state = "stopped"
 
 
+class AwsdbFailoverClient:
+    """awsdb with the failover plugin, connected to the same writer endpoint name.
+
+    One logical connection for the whole demo: when the writer dies the plugin finds the
+    new writer from the cluster topology (no DNS wait), reconnects, and raises
+    ``FailoverSuccessError``; the client writes again at once on the same connection.
+    """
+
+    def __init__(self, name: str = "awsdb failover") -> None:
+        self.name = name
+        self.stats = ClientStats()
+
+    def run(self, ctx: DemoContext) -> None:
+        """Insert rows until stopped; on a failover error write again on the same object."""
+        import awsdb
+
+        endpoint = ctx.cluster.names.writer_endpoint
+        port = ctx.cluster.nodes[0].port
+        conn = awsdb.connect(
+            psycopg.Connection.connect,
+            f"host={endpoint} port={port} user=app dbname=app connect_timeout=2",
+            plugins="failover",
+            autocommit=True,
+            failover_timeout_sec=30,
+        )
+        failing = False
+        try:
+            while not ctx.stop.is_set():
+                try:
+                    conn.execute("INSERT INTO t (v) VALUES ('demo')")
+                except awsdb.FailoverError as exc:
+                    self.stats.errors += 1
+                    if ctx.kill_at is not None and self.stats.first_error_after_kill is None:
+                        self.stats.first_error_after_kill = ctx.timeline.now()
+                    kind = "error" if isinstance(exc, awsdb.FailoverFailedError) else "retry"
+                    ctx.timeline.add(self.name, kind, f"{type(exc).__name__}: {exc}"[:110])
+                    failing = True
+                    self.stats.state = "failed over" if kind == "retry" else "failing"
+                    continue
+                self.stats.ok += 1
+                self.stats.state = "writing"
+                if (
+                    self.stats.first_error_after_kill is not None
+                    and self.stats.first_write_after_kill is None
+                ):
+                    self.stats.first_write_after_kill = ctx.timeline.now()
+                    if failing:
+                        ctx.timeline.add(self.name, "recovered", "first successful write")
+                failing = False
+                time.sleep(0.02)
+        finally:
+            conn.close()
+            self.stats.state = "stopped"
+
+
+def default_clients() -> list[ClientRunner]:
+    """Plain psycopg, plus awsdb with failover when awsdb-plugin-failover is installed."""
+    from awsdb._service import get_services
+
+    clients: list[ClientRunner] = [PlainPsycopgClient()]
+    if "failover" in get_services().plugins.installed_codes():
+        clients.append(AwsdbFailoverClient())
+    return clients
+
+
 def _render(ctx: DemoContext, clients: Sequence[ClientRunner], banner: str) -> Group:
     table = Table(title="timeline (seconds since start)", expand=True)
     table.add_column("t", justify="right", width=7)
@@ -232,7 +300,7 @@ def run_demo(
 ) -> int:
     """Run the demo; returns 0 when every client wrote again after the failover."""
     console = console or Console()
-    runners: list[ClientRunner] = list(clients) if clients else [PlainPsycopgClient()]
+    runners: list[ClientRunner] = list(clients) if clients else default_clients()
     banner = (
         "Real PostgreSQL servers on 127.0.0.11-13 emulate an Aurora cluster (streaming "
         "replication, Aurora topology functions). Emulated: the host names (an in-process "

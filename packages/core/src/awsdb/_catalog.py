@@ -1,7 +1,7 @@
 """The catalogue of every connection property awsdb knows, and its Markdown reference.
 
-Names, types and defaults follow the anchor (AWS Advanced Python Wrapper 3.1.0) so that its
-users can switch by changing one import. Where the anchor's default is a defect, awsdb
+Names, types and defaults follow the AWS wrapper (AWS Advanced Python Wrapper 3.1.0) so that its
+users can switch by changing one import. Where the AWS wrapper's default is a defect, awsdb
 deviates on purpose and the description says so ("awsdb deviation"):
 
 - ``cluster_id`` and ``bg_id`` default to ``None`` (derived from the cluster endpoint), not a
@@ -41,7 +41,7 @@ DATABASE_DIALECT_CODES: tuple[str, ...] = (
     "global-aurora-pg",
     "global-aurora-mysql",
 )
-"""``wrapper_dialect`` codes awsdb implements (the anchor's ``custom`` / ``unknown`` and its
+"""``wrapper_dialect`` codes awsdb implements (the AWS wrapper's ``custom`` / ``unknown`` and its
 documented-but-rejected codes are not accepted)."""
 
 _ROLE = ("writer", "reader", "any", "none")
@@ -79,7 +79,7 @@ AUTO_SORT_WRAPPER_PLUGIN_ORDER = Property(
     bool,
     True,
     "Sort the plugins by weight; false keeps the order as written. "
-    'awsdb deviation: parsed as a boolean (the anchor reads it raw, so "false" was true).',
+    'awsdb deviation: parsed as a boolean (the AWS wrapper reads it raw, so "false" was true).',
 )
 PROFILE_NAME: Property[str | None] = Property(
     "profile_name",
@@ -211,7 +211,7 @@ CLUSTER_ID: Property[str | None] = Property(
     str,
     None,
     "Key of the topology cache and monitor. awsdb deviation: unset means derived "
-    'deterministically from the cluster endpoint (the anchor shares the constant "1").',
+    'deterministically from the cluster endpoint (the AWS wrapper shares the constant "1").',
 )
 TOPOLOGY_REFRESH_MS = Property(
     "topology_refresh_ms",
@@ -309,7 +309,7 @@ ENABLE_FAILOVER = Property(
     bool,
     True,
     "Failover on or off. awsdb deviation: honoured by every failover implementation "
-    "(the anchor's failover_v2 ignores it).",
+    "(the AWS wrapper's failover_v2 ignores it).",
     owner="failover",
 )
 FAILOVER_MODE: Property[str | None] = Property(
@@ -318,7 +318,7 @@ FAILOVER_MODE: Property[str | None] = Property(
     None,
     "strict_writer, strict_reader or reader_or_writer. Unset: reader_or_writer for "
     "cluster-ro- endpoints, otherwise strict_writer. awsdb deviation: hyphen spellings are "
-    "accepted and anything else is an error (the anchor silently uses reader_or_writer).",
+    "accepted and anything else is an error (the AWS wrapper silently uses reader_or_writer).",
     owner="failover",
     choices=("strict_writer", "strict_reader", "reader_or_writer"),
 )
@@ -494,7 +494,7 @@ IAM_EXPIRATION = Property(
     int,
     870,
     "IAM token cache lifetime in seconds. awsdb deviation: 870 (a 30 s margin before the "
-    "15-minute token expires; the anchor uses 900, no margin).",
+    "15-minute token expires; the AWS wrapper uses 900, no margin).",
     owner="iam",
     minimum=1,
     maximum=900,
@@ -514,7 +514,7 @@ SECRETS_MANAGER_REGION: Property[str | None] = Property(
     str,
     None,
     "Region of the secret. Unset: parsed from the ARN, otherwise an error. awsdb deviation: "
-    "no us-east-1 default (the anchor declares one and never applies it).",
+    "no us-east-1 default (the AWS wrapper declares one and never applies it).",
     owner="aws_secrets_manager",
 )
 SECRETS_MANAGER_ENDPOINT: Property[str | None] = Property(
@@ -542,7 +542,7 @@ SECRETS_MANAGER_EXPIRATION = Property(
     "secrets_manager_expiration",
     int,
     3600,
-    "Secret cache lifetime in seconds. awsdb deviation: 3600 (one hour; the anchor caches "
+    "Secret cache lifetime in seconds. awsdb deviation: 3600 (one hour; the AWS wrapper caches "
     "secrets for a year and reads negative values as a year).",
     owner="aws_secrets_manager",
     minimum=1,
@@ -640,7 +640,7 @@ BG_ID: Property[str | None] = Property(
     str,
     None,
     "Blue/green deployment key. awsdb deviation: unset means derived from the cluster "
-    'endpoint (the anchor shares the constant "1").',
+    'endpoint (the AWS wrapper shares the constant "1").',
     owner="bg",
 )
 BG_CONNECT_TIMEOUT_MS = Property(
@@ -860,7 +860,7 @@ LIMITLESS_MAX_RETRIES_MS = Property(
     int,
     7500,
     "Time budget in ms for router reconnects. awsdb deviation: used as a duration, as the "
-    "name says (the anchor uses it as a retry count).",
+    "name says (the AWS wrapper uses it as a retry count).",
     owner="limitless",
     minimum=0,
 )

@@ -10,7 +10,7 @@ kept untouched and handed to the driver by :meth:`Properties.driver_kwargs`.
 Wrapper keys are the registered names and aliases plus every key of a prefixed family in
 :data:`INTERNAL_PREFIXES` (``monitoring-*``, ``topology-monitoring-*``,
 ``blue-green-monitoring-*``, ``frt-*``, ``limitless-router-monitor-*``): all of them are stripped
-before the driver call, unlike the anchor, which lets the last three reach libpq.
+before the driver call, unlike the AWS wrapper, which lets the last three reach libpq.
 
 Contract for driver dialects: ``connect_timeout``, ``socket_timeout`` and ``tcp_keepalive*``
 are wrapper properties, so they are *not* in :meth:`Properties.driver_kwargs`; the driver
@@ -61,7 +61,7 @@ INTERNAL_PREFIXES: tuple[str, ...] = (
 """Prefixed property families for internal connections (aurora-facts §5.11).
 
 A key ``<prefix><name>`` overrides ``<name>`` for one kind of internal connection. Every key of
-these families is a wrapper key and never reaches the user's driver connection (the anchor
+these families is a wrapper key and never reaches the user's driver connection (the AWS wrapper
 passes the last three to the driver, where libpq rejects them)."""
 
 INTERNAL_FORCED_DEFAULTS: Mapping[str, Mapping[str, object]] = MappingProxyType(

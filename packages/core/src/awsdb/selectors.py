@@ -7,7 +7,7 @@ Eligible hosts are those of the requested role that are available; a request for
 ``HostRole.UNKNOWN`` accepts any role. With no eligible host a selector raises
 ``awsdb.errors.OperationalError("no available <role> host ...")``.
 
-Unlike the anchor, selector state is never process-wide: the round-robin position lives in
+Unlike the AWS wrapper, selector state is never process-wide: the round-robin position lives in
 the selector instance, keyed by the sorted set of eligible hosts (one cycle per cluster),
 under a lock and bounded; weight pairs are parsed once per pairs string and validated.
 """

@@ -6,8 +6,10 @@ silently drops the client's packets, so the kernel behaves as in a real partitio
 keepalives do fire, unlike behind a userspace proxy).
 
 Detection: a long query (``pg_sleep(90)`` / ``SELECT SLEEP(90)``) runs; the drop starts at a
-fixed offset into it, inside the grace period (1 s for 6000/1000/1, 5 s for 30000/5000/3)
-or after it (grace + 1 s); the figure is the time from the drop to the query's exception.
+fixed offset into it inside the grace period (1 s for 6000/1000/1, 5 s for 30000/5000/3),
+or after it (grace + 1 s + k/n of the interval for repetition k of n, so that the fault
+meets every phase of the probe cycle); the figure is the time from the drop to the
+query's exception.
 Variants: awsdb with ``plugins="efm"`` and the configuration's settings, and the plain
 driver with aggressive TCP keepalives (idle 1 s, interval 1 s, 3 probes; mysql-connector
 has no keepalive option, so they are set on its socket). A call still blocked 45 s after
@@ -21,7 +23,8 @@ interleaved in random order, median over rounds; and the noise-free part, awsdb'
 per statement over a driver cursor that does no I/O (the fake driver of awsdb-testing).
 
 Usage: ``uv run python benchmarks/efm.py [--reps N] [--slow-reps N] [--rounds N]``;
-results go to ``benchmarks/results/efm.json``.
+results go to ``benchmarks/results/efm.json`` (``--out`` to change; ``--skip-detection``
+for the overhead figures alone).
 """
 
 from __future__ import annotations
@@ -163,7 +166,9 @@ def bench_detection(server: Server, reps: int, slow_reps: int) -> list[dict[str,
     rows: list[dict[str, Any]] = []
     for name, (grace, interval, count, inside) in CONFIGS.items():
         n = reps if grace <= 6000 else slow_reps
-        for phase, offset in (("inside grace", inside), ("after grace", grace / 1000 + 1)):
+        # after the grace period the fault lands at evenly spread phases of the probe cycle
+        after = [grace / 1000 + 1 + interval / 1000 * k / n for k in range(n)]
+        for phase, offsets in (("inside grace", [inside] * n), ("after grace", after)):
             efm_props = {
                 "failure_detection_time_ms": grace,
                 "failure_detection_interval_ms": interval,
@@ -176,13 +181,13 @@ def bench_detection(server: Server, reps: int, slow_reps: int) -> list[dict[str,
             for variant, make in variants.items():
                 if variant != "awsdb efm" and name != "6000/1000/1":
                     continue  # keepalives do not depend on the EFM settings
-                times = [detect_once(server, make(), offset) for _ in range(n)]
+                times = [detect_once(server, make(), offset) for offset in offsets]
                 got = [t for t in times if t is not None]
                 row = {
                     "driver": server.kind,
                     "config": name,
                     "phase": phase,
-                    "offset_s": offset,
+                    "offsets_s": offsets,
                     "variant": variant,
                     "reps": n,
                     "detected": len(got),
@@ -311,6 +316,7 @@ def main() -> None:
     parser.add_argument("--per-round", type=int, default=500)
     parser.add_argument("--only", choices=["pg", "mysql"], default=None)
     parser.add_argument("--skip-detection", action="store_true")
+    parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     ok, reason = netns_available()
     if not ok:
@@ -324,8 +330,8 @@ def main() -> None:
             results["overhead"].append(bench_overhead(server, args.rounds, args.per_round))
             if not args.skip_detection:
                 results["detection"] += bench_detection(server, args.reps, args.slow_reps)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -68,8 +68,21 @@ def _monitor(script: list[Any], count: int) -> tuple[HostMonitor, _Driver, list[
 
 def test_idle_monitor_does_not_probe() -> None:
     monitor, _, opened = _monitor([], count=1)
-    assert monitor.step() > 60
+    assert monitor.step() > 0
     assert monitor.probes == 0 and not opened
+
+
+def test_short_calls_do_not_wake_an_idle_monitor() -> None:
+    settings = EfmSettings(grace_ms=30_000, interval_ms=5000, count=3)
+    monitor = HostMonitor(HOST, settings, _Driver([]), _Conn, HostAvailabilityRegistry())  # type: ignore[arg-type]
+    assert monitor.step() == 30.0  # idle: look again after one grace period
+    service = _Service()
+    for _ in range(100):
+        monitor.stop_monitoring(monitor.start_monitoring(weakref.ref(service)))  # type: ignore[arg-type]
+    assert not monitor._wakeup.is_set()
+    ctx = monitor.start_monitoring(weakref.ref(service))  # type: ignore[arg-type]
+    assert 29 < monitor.step() <= 30  # in flight: planned for when it becomes active
+    monitor.stop_monitoring(ctx)
 
 
 def test_count_consecutive_failures_declare_dead() -> None:
@@ -148,5 +161,6 @@ def test_settings_timeouts() -> None:
     assert EfmSettings(6000, 1000, 1).probe_timeout_s == 0.45
     assert EfmSettings(30000, 5000, 3).probe_timeout_s == 2.45
     assert EfmSettings(1000, 200, 2).probe_timeout_s == 0.2
-    assert EfmSettings(30000, 5000, 3).connect_timeout_s == 5
+    assert EfmSettings(30000, 5000, 3).connect_timeout_s == 3
+    assert EfmSettings(30000, 20000, 3).connect_timeout_s == 10
     assert EfmSettings(1000, 300, 2).connect_timeout_s == 1

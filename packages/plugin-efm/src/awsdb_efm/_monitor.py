@@ -17,6 +17,7 @@ side: a host that stopped answering never sends the server-side timeout's error)
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 import weakref
@@ -37,7 +38,7 @@ __all__ = ["EfmSettings", "HostMonitor", "MonitoringContext"]
 _log = logging.getLogger("awsdb.efm")
 
 _PROBE_SQL = "SELECT 1"
-_IDLE_WAIT_S = 3600.0  # nothing to watch: sleep until woken (a new call, idle expiry, stop)
+_MIN_IDLE_POLL_S = 0.1
 _MIN_PROBE_GAP_S = 0.1  # at least this long between two probes
 _MIN_PROBE_TIMEOUT_S = 0.2
 _monotonic = time.monotonic
@@ -70,9 +71,10 @@ class EfmSettings:
 
     @property
     def connect_timeout_s(self) -> int:
-        """The probe connection's connect timeout: whole seconds, at most the interval
-        (1 s for shorter intervals; psycopg rounds anything below 2 s up to 2 s)."""
-        return max(1, self.interval_ms // 1000)
+        """The probe connection's connect timeout: the probe timeout rounded up to whole
+        seconds, at most the interval, at least 1 s (psycopg raises anything below 2 s to
+        2 s). A reconnect into a dead host is a failed probe that lasts this long."""
+        return max(1, min(self.interval_ms // 1000, math.ceil(self.probe_timeout_s)))
 
 
 class MonitoringContext:
@@ -214,13 +216,17 @@ class HostMonitor(Monitor):
     # --- the monitor's thread ----------------------------------------------------------
 
     def step(self) -> float:
-        """Probe while a context is active; otherwise sleep until the next one is due."""
+        """Probe while a context is active; otherwise sleep until the next one is due (or
+        one grace period when there is none)."""
         now = time.monotonic()
         with self._lock:
             due = [c.active_at for c in self._contexts]
             active = any(t <= now for t in due)
             if not active:
-                delay = min(due) - now if due else _IDLE_WAIT_S
+                # Nothing registered: look again after one grace period. A call registered
+                # meanwhile cannot become active before that, so registering never has to
+                # wake the monitor (no thread wake-up per statement).
+                delay = min(due) - now if due else max(self._grace_s, _MIN_IDLE_POLL_S)
                 self._planned = now + delay
             else:
                 self._planned = 0.0

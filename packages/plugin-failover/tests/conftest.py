@@ -13,3 +13,4 @@ if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
 def pytest_configure(config: pytest.Config) -> None:
     """Register the markers when the tests run outside the repository's config."""
     config.addinivalue_line("markers", "pg: needs PostgreSQL")
+    config.addinivalue_line("markers", "mysql: needs MariaDB")

@@ -27,6 +27,7 @@ _log = logging.getLogger("awsdb.failover")
 # client-side cursors); a network error surfacing in a fetch passes through unchanged.
 _WATCHED = frozenset(
     {
+        "Connection.cursor",  # mysql-connector checks the connection there
         "Connection.execute",
         "Connection.commit",
         "Connection.rollback",

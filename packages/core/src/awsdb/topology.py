@@ -114,6 +114,7 @@ class TopologyMonitor(Monitor):
         self._seed = list(seed)
         self._version = 0
         self._verified_writer: HostInfo | None = None
+        self._verified_at = 0.0
         self._panic = True  # until the first topology is read
         self._high_rate_until = 0.0
         self._conn: Any = None
@@ -191,6 +192,15 @@ class TopologyMonitor(Monitor):
         finally:
             with self._cond:
                 self._waiters -= 1
+
+    def verified_recently(self, host: HostInfo, within_s: float) -> bool:
+        """True if the monitor verified ``host`` as the writer in the last ``within_s``."""
+        writer = self._verified_writer
+        return (
+            writer is not None
+            and writer.url == host.url
+            and time.monotonic() - self._verified_at <= within_s
+        )
 
     def wait_for_topology(self, timeout: float) -> list[HostInfo]:
         """The topology, waiting up to ``timeout`` seconds for the first read."""
@@ -295,9 +305,12 @@ class TopologyMonitor(Monitor):
                 conn = self._probe(host)
                 query = self._query(conn)
                 is_writer = self._dialect.writer_check(query)
-                hosts = self._dialect.query_topology(
-                    query, host_pattern=self._pattern, default_port=self._default_port
-                )
+                hosts: list[HostInfo] = []
+                if is_writer or not self._hosts:
+                    # a reader's topology is read only to discover instances we do not know
+                    hosts = self._dialect.query_topology(
+                        query, host_pattern=self._pattern, default_port=self._default_port
+                    )
             except Exception as exc:
                 self._last_error = exc
                 dead = self._probes.pop(host.url, None)
@@ -331,6 +344,8 @@ class TopologyMonitor(Monitor):
             changed = [(h.url, h.role) for h in old] != [(h.url, h.role) for h in hosts]
             self._hosts = list(hosts)
             self._verified_writer = verified
+            if verified is not None:
+                self._verified_at = time.monotonic()
             if end_panic:
                 self._panic = False
             if changed:

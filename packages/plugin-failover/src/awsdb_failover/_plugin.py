@@ -44,6 +44,9 @@ _WATCHED = frozenset(
 )
 _COMMITS = frozenset({"Connection.commit", "Connection.tpc_commit"})
 _RECONNECT_PAUSE_S = 0.01
+# A writer the monitor verified this recently (on its own connection to it) is not checked
+# again on the new connection: the check costs a round trip on the failover's critical path.
+_VERIFIED_FRESH_S = 1.0
 
 
 def failover_mode_for(props: Any, host: str) -> str:
@@ -246,7 +249,7 @@ class FailoverPlugin(Plugin):
                 except Exception as exc:
                     last = exc
                     continue
-                if self._role_ok(conn, host):
+                if monitor.verified_recently(host, _VERIFIED_FRESH_S) or self._role_ok(conn, host):
                     return conn, host
                 conn.close()
             time.sleep(_RECONNECT_PAUSE_S)

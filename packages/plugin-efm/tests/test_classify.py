@@ -64,9 +64,9 @@ class TestPostgres:
     @pytest.mark.parametrize(
         ("sqlstate", "kind"),
         [
-            ("XX000", ErrorKind.NETWORK),  # internal_error: class XX (§4.1)
-            ("53300", ErrorKind.NETWORK),  # too_many_connections: class 53, retry elsewhere
-            ("53200", ErrorKind.NETWORK),  # out_of_memory
+            ("XX000", ErrorKind.OTHER),  # internal_error: one statement failed, host is fine
+            ("53300", ErrorKind.RESOURCE),  # too_many_connections: retry, not a failover
+            ("53200", ErrorKind.RESOURCE),  # out_of_memory
             ("57014", ErrorKind.TIMEOUT),  # query_canceled
             ("57P05", ErrorKind.TIMEOUT),  # idle_session_timeout
             ("23505", ErrorKind.OTHER),  # unique_violation

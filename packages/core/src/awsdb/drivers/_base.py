@@ -32,6 +32,7 @@ class ErrorKind(enum.Enum):
     LOGIN = "login"  # authentication failed: retry with fresh credentials
     READ_ONLY = "read_only"  # the server refused a write: writer demoted
     TIMEOUT = "timeout"  # a client-side or statement timeout/cancel: NOT a host failure
+    RESOURCE = "resource"  # the server is short of resources (class 53): retry, not failover
     OTHER = "other"  # pass through unchanged
 
 

@@ -16,7 +16,10 @@ if TYPE_CHECKING:
 __all__ = ["PsycopgDialect"]
 
 # SQLSTATE classes and codes that mean "the connection or host is lost" (prefix match).
-_NETWORK_CLASSES = ("08", "53", "58", "XX", "F0")
+# Class XX (internal error) is a server-side failure of one statement and class 53
+# (insufficient resources) is worth a retry: neither means the host is gone.
+_NETWORK_CLASSES = ("08", "58", "F0")
+_RESOURCE_CLASS = "53"
 _NETWORK_CODES = frozenset({"57P01", "57P02", "57P03"})  # listed one by one, never "57"
 _TIMEOUT_CODES = frozenset({"57014", "57P05"})  # query_canceled, idle_session_timeout
 _LOGIN_CODES = frozenset({"28000", "28P01"})
@@ -144,7 +147,8 @@ class PsycopgDialect(DriverDialect):
         return psycopg.OperationalError
 
     def classify(self, exc: BaseException) -> ErrorKind:
-        """SQLSTATE prefix rules of aurora-facts §4.1, typed errors first."""
+        """SQLSTATE rules (classes 08, 58, F0 and 57P01-03: network; 53: resource), typed
+        errors first."""
         import psycopg
         from psycopg import errors as e
 
@@ -160,6 +164,8 @@ class PsycopgDialect(DriverDialect):
                 return ErrorKind.TIMEOUT
             if state in _NETWORK_CODES or state.startswith(_NETWORK_CLASSES):
                 return ErrorKind.NETWORK
+            if state.startswith(_RESOURCE_CLASS):
+                return ErrorKind.RESOURCE
             if state in _LOGIN_CODES:
                 return ErrorKind.LOGIN
             if state in _READ_ONLY_CODES:

@@ -167,9 +167,18 @@ class TopologyMonitor(Monitor):
         self.wake()
 
     def request_panic(self) -> None:
-        """Look for the writer now (a connection saw its host fail)."""
+        """Look for the writer now (a connection saw its host fail).
+
+        The monitoring connection is aborted: it points at the host that just failed for
+        someone, and a topology query blocked on it (a black-holed network answers
+        nothing, not even a reset) must not hold up the search for the new writer.
+        """
         with self._cond:
+            already = self._panic
             self._panic = True
+            conn = self._conn
+        if not already and conn is not None:
+            self._driver.abort(conn)
         self.wake()
 
     def wait_for_writer(self, exclude: str | None, timeout: float) -> HostInfo | None:

@@ -399,20 +399,25 @@ class PluginService:
     def database_dialect(self) -> DatabaseDialect:
         """The database dialect, detected on first use (no probe for plain connections)."""
         if self._database_dialect is None:
-            from awsdb.dialects import detect_dialect
-
-            current = self._host
-            override = self._props.get("wrapper_dialect")
-            self._database_dialect = detect_dialect(
-                self._driver.family,
-                current.host if current is not None else "",
-                self.aux_query(),
-                port=current.port if current is not None else None,
-                override=str(override) if override else None,
-                cache=self._services.dialect_cache,
-                registry=self._services.dialects,
-            )
+            self._database_dialect = self.detect_dialect(self._conn, self._host)
         return self._database_dialect
+
+    def detect_dialect(self, conn: Any, host: HostInfo | None) -> DatabaseDialect:
+        """The database dialect of ``conn`` to ``host`` (``wrapper_dialect`` wins; results are
+        cached per host by the process dialect cache). For a connection that is not current
+        yet, e.g. inside a ``connect`` hook."""
+        from awsdb.dialects import detect_dialect
+
+        override = self._props.get("wrapper_dialect")
+        return detect_dialect(
+            self._driver.family,
+            host.host if host is not None else "",
+            self.aux_query(conn),
+            port=host.port if host is not None else None,
+            override=str(override) if override else None,
+            cache=self._services.dialect_cache,
+            registry=self._services.dialects,
+        )
 
     # --- errors and state --------------------------------------------------------------
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from awsdb.errors import ProgrammingError
@@ -211,14 +211,6 @@ class TopologyMonitor(Monitor):
             and time.monotonic() - self._verified_at <= within_s
         )
 
-    def wait_for_topology(self, timeout: float) -> list[HostInfo]:
-        """The topology, waiting up to ``timeout`` seconds for the first read."""
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while not self._hosts and time.monotonic() < deadline and not self.stopping:
-                self._cond.wait(min(0.05, max(0.0, deadline - time.monotonic())))
-            return list(self._hosts)
-
     # --- the monitor thread ------------------------------------------------------------
 
     def step(self) -> float:
@@ -396,7 +388,7 @@ class TopologyHostListProvider:
         self.monitor: TopologyMonitor | None = None
 
     def refresh(self, force: bool = False) -> list[HostInfo]:
-        """The monitor's topology (a forced refresh enters panic mode and waits briefly)."""
+        """The monitor's topology; ``force`` also asks the monitor to look for the writer."""
         monitor = self.monitor
         if monitor is None:
             return list(self._seed)
@@ -417,10 +409,3 @@ class TopologyHostListProvider:
     def cluster_id(self) -> str:
         """The cluster id (the ``cluster_id`` property or derived from the endpoint)."""
         return self._cluster_id
-
-
-def changes_summary(changes: Mapping[str, frozenset[HostChange]]) -> str:
-    """``host:port=change,...`` for logs."""
-    return ", ".join(
-        f"{url}={'+'.join(sorted(c.value for c in cs))}" for url, cs in changes.items()
-    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NoReturn
 
 from awsdb import rds
 from awsdb.dialects import DatabaseDialect
@@ -107,22 +107,11 @@ class FailoverPlugin(Plugin):
         return conn
 
     def _start_monitor(self, conn: Any, host: HostInfo, props: Any) -> None:
-        from awsdb.dialects import detect_dialect
-
         service = self.service
         provider = self._provider
         if provider is None:
             return
-        override = props.get("wrapper_dialect")
-        dialect = detect_dialect(
-            service.driver.family,
-            host.host,
-            service.aux_query(conn),
-            port=host.port,
-            override=str(override) if override else None,
-            cache=service.services.dialect_cache,
-            registry=service.services.dialects,
-        )
+        dialect = service.detect_dialect(conn, host)
         if not dialect.supports_topology:
             _log.debug("dialect %s has no topology: failover is off", dialect.code)
             self._enabled = False
@@ -187,7 +176,6 @@ class FailoverPlugin(Plugin):
             if not self._should_fail_over(exc):
                 raise
             self._fail_over(exc, in_txn or method in _COMMITS)
-            raise AssertionError("unreachable") from exc  # _fail_over always raises
 
     def _should_fail_over(self, exc: BaseException) -> bool:
         if not self._enabled or self._lease is None:
@@ -201,7 +189,7 @@ class FailoverPlugin(Plugin):
 
     # --- failover ------------------------------------------------------------------------
 
-    def _fail_over(self, cause: BaseException, ambiguous: bool) -> None:
+    def _fail_over(self, cause: BaseException, ambiguous: bool) -> NoReturn:
         service = self.service
         lease = self._lease
         assert lease is not None

@@ -89,6 +89,21 @@ class ClientStats:
     first_write_after_kill: float | None = None
     state: str = "starting"
 
+    def wrote(self, ctx: DemoContext, name: str, was_failing: bool) -> None:
+        """Count a successful write; note the first one after the failure."""
+        self.ok += 1
+        self.state = "writing"
+        if self.first_error_after_kill is not None and self.first_write_after_kill is None:
+            self.first_write_after_kill = ctx.timeline.now()
+            if was_failing:
+                ctx.timeline.add(name, "recovered", "first successful write")
+
+    def failed(self, ctx: DemoContext) -> None:
+        """Count a failed write; note the first one after the kill."""
+        self.errors += 1
+        if ctx.kill_at is not None and self.first_error_after_kill is None:
+            self.first_error_after_kill = ctx.timeline.now()
+
 
 @dataclass
 class DemoContext:
@@ -147,20 +162,10 @@ class PlainPsycopgClient:
                         autocommit=True,
                     )
                 conn.execute("INSERT INTO t (v) VALUES ('demo')")
-                self.stats.ok += 1
-                self.stats.state = "writing"
-                if (
-                    self.stats.first_error_after_kill is not None
-                    and self.stats.first_write_after_kill is None
-                ):
-                    self.stats.first_write_after_kill = ctx.timeline.now()
-                    if failing:
-                        ctx.timeline.add(self.name, "recovered", "first successful write")
+                self.stats.wrote(ctx, self.name, failing)
                 failing = False
             except psycopg.Error as exc:
-                self.stats.errors += 1
-                if ctx.kill_at is not None and self.stats.first_error_after_kill is None:
-                    self.stats.first_error_after_kill = ctx.timeline.now()
+                self.stats.failed(ctx)
                 message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
                 kind = "error" if not failing else "retry"
                 if not failing or self.stats.errors % 5 == 0:
@@ -209,23 +214,13 @@ class AwsdbFailoverClient:
                 try:
                     conn.execute("INSERT INTO t (v) VALUES ('demo')")
                 except awsdb.FailoverError as exc:
-                    self.stats.errors += 1
-                    if ctx.kill_at is not None and self.stats.first_error_after_kill is None:
-                        self.stats.first_error_after_kill = ctx.timeline.now()
+                    self.stats.failed(ctx)
                     kind = "error" if isinstance(exc, awsdb.FailoverFailedError) else "retry"
                     ctx.timeline.add(self.name, kind, f"{type(exc).__name__}: {exc}"[:110])
                     failing = True
                     self.stats.state = "failed over" if kind == "retry" else "failing"
                     continue
-                self.stats.ok += 1
-                self.stats.state = "writing"
-                if (
-                    self.stats.first_error_after_kill is not None
-                    and self.stats.first_write_after_kill is None
-                ):
-                    self.stats.first_write_after_kill = ctx.timeline.now()
-                    if failing:
-                        ctx.timeline.add(self.name, "recovered", "first successful write")
+                self.stats.wrote(ctx, self.name, failing)
                 failing = False
                 time.sleep(0.02)
         finally:

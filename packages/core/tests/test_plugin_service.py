@@ -167,11 +167,9 @@ def test_abort_current_from_another_thread_unblocks_the_owner(pg_server: Any) ->
         owner = threading.Thread(target=run)
         owner.start()
         time.sleep(0.3)
-        started = time.monotonic()
         conn.plugin_service.abort_current()
-        owner.join(10)
+        owner.join(10)  # the query sleeps 30 s: only the abort can end it this early
         assert not owner.is_alive()
-        assert time.monotonic() - started < 10
         assert errors and conn.plugin_service.is_network_error(errors[0])
     finally:
         conn.close()

@@ -20,6 +20,7 @@ __all__ = ["PsycopgDialect"]
 # (insufficient resources) is worth a retry: neither means the host is gone.
 _NETWORK_CLASSES = ("08", "58", "F0")
 _RESOURCE_CLASS = "53"
+_PQTRANS_IDLE = 0  # libpq PGTransactionStatusType PQTRANS_IDLE
 _NETWORK_CODES = frozenset({"57P01", "57P02", "57P03"})  # listed one by one, never "57"
 _TIMEOUT_CODES = frozenset({"57014", "57P05"})  # query_canceled, idle_session_timeout
 _LOGIN_CODES = frozenset({"28000", "28P01"})
@@ -84,10 +85,12 @@ class PsycopgDialect(DriverDialect):
         return kwargs
 
     def in_transaction(self, conn: Any) -> bool:
-        """True unless libpq reports the session idle."""
-        from psycopg.pq import TransactionStatus
+        """True unless libpq reports the session idle.
 
-        return bool(conn.info.transaction_status != TransactionStatus.IDLE)
+        On the hot path (the failover plugin asks before every call): libpq's raw status
+        code, not ``conn.info`` (a new object and an enum conversion per call).
+        """
+        return bool(conn.pgconn.transaction_status != _PQTRANS_IDLE)
 
     def is_closed(self, conn: Any) -> bool:
         """Closed locally or broken."""

@@ -1,24 +1,35 @@
-"""The ``efm`` plugin: each network-bound call is watched by its host's shared monitor."""
+"""The ``efm`` plugin: each network-bound call is watched by its host's shared monitor.
+
+The monitored host is the *instance* behind the connection, not the address it was opened
+with: a connection through a cluster or reader endpoint (or an IP address, given
+``cluster_instance_host_pattern``) asks the server for its instance id once, when it is
+opened, and is watched by that instance's monitor, whose probe connection dials the instance
+itself. Connections through the cluster endpoint and through the instance endpoint thus share
+one monitor, and an endpoint that moves to another instance never misleads a probe.
+"""
 
 from __future__ import annotations
 
 import logging
 import weakref
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from awsdb import hookimpl
 from awsdb.errors import InterfaceError
+from awsdb.hosts import HostInfo
 from awsdb.monitors import MonitorLease
 from awsdb.plugin import NETWORK_BOUND_METHODS, Plugin
+from awsdb.rds import RdsUrlType, classify, instance_host_pattern, parse_host_pattern
 from awsdb_efm._monitor import EfmSettings, HostMonitor
 
 if TYPE_CHECKING:
-    from awsdb.hosts import HostInfo
     from awsdb.plugin import PluginService
     from awsdb.properties import Properties
 
 __all__ = ["EfmPlugin", "monitor_key"]
+
+_CONNECT_METHODS = frozenset({"connect", "force_connect"})
 
 _log = logging.getLogger("awsdb.efm")
 
@@ -38,7 +49,7 @@ class EfmPlugin(Plugin):
     unchanged, and the host is marked unavailable.
     """
 
-    subscribed_methods: ClassVar[frozenset[str]] = NETWORK_BOUND_METHODS
+    subscribed_methods: ClassVar[frozenset[str]] = NETWORK_BOUND_METHODS | _CONNECT_METHODS
 
     def __init__(self, service: PluginService, props: Properties) -> None:
         super().__init__(service, props)
@@ -50,6 +61,80 @@ class EfmPlugin(Plugin):
         self._lease_host: HostInfo | None = None
         self._lease_monitor: HostMonitor | None = None
         self._unmonitored_logged = False
+        self._lease_conn: Any = None  # the connection the lease was taken for
+        self._instances: MutableMapping[Any, HostInfo] = weakref.WeakKeyDictionary()
+        """Raw connection → the instance behind it (found when the connection opened)."""
+
+    # --- opening connections: which instance is behind the address ---------------------
+
+    @hookimpl
+    def connect(
+        self, host: HostInfo, props: Properties, is_initial: bool, call_next: Callable[..., Any]
+    ) -> Any:
+        """Open the connection, then find the instance behind it (see :meth:`instance_of`)."""
+        conn = call_next(host, props, is_initial)
+        if self._enabled:
+            self._remember(conn, host, props)
+        return conn
+
+    @hookimpl
+    def force_connect(
+        self, host: HostInfo, props: Properties, is_initial: bool, call_next: Callable[..., Any]
+    ) -> Any:
+        """Same as :meth:`connect`."""
+        conn = call_next(host, props, is_initial)
+        if self._enabled:
+            self._remember(conn, host, props)
+        return conn
+
+    def _remember(self, conn: Any, host: HostInfo, props: Properties) -> None:
+        instance = self.instance_of(conn, host, props)
+        if instance is host:
+            return
+        try:
+            self._instances[conn] = instance
+        except TypeError:  # a driver connection without weak references: watch the address
+            _log.debug("efm: %s cannot be weakly referenced", type(conn).__name__)
+
+    def instance_of(self, conn: Any, host: HostInfo, props: Properties) -> HostInfo:
+        """The instance that ``conn`` (just opened to ``host``, idle) is on.
+
+        ``host`` itself when it already names an instance (an RDS instance endpoint, or a
+        topology host carrying its instance id). Otherwise the dialect's instance-id query
+        runs once on ``conn`` and the id is turned into the instance's host: the topology's
+        host with that id when the connection's cluster is known, else the instance host
+        pattern (``cluster_instance_host_pattern``, or derived from an RDS endpoint name)
+        with ``host``'s port. ``host`` when no pattern is known (an IP address or a custom
+        domain without the property: the address is then the monitored host), when the
+        dialect has no instance id, or when the query fails.
+        """
+        if host.host_id is not None or classify(host.host) is RdsUrlType.RDS_INSTANCE:
+            return host
+        configured = props.get("cluster_instance_host_pattern")
+        text = str(configured) if configured else instance_host_pattern(host.host)
+        if not text:
+            return host
+        service = self.service
+        try:
+            pattern = parse_host_pattern(text)
+            dialect = service.detect_dialect(conn, host)
+            if not dialect.supports_topology:
+                return host
+            found = dialect.instance_id(service.aux_query(conn))
+        except Exception as exc:
+            _log.debug("efm: instance id of %s unknown: %s", host.url, type(exc).__name__)
+            return host
+        if found is None:
+            return host
+        ident = found[0]
+        provider = service.host_provider
+        for known in provider.current() if provider is not None else ():
+            if known.host_id == ident:
+                return known
+        port = pattern.port if pattern.port is not None else host.port
+        return HostInfo(pattern.host_for(ident), port, host_id=ident)
+
+    # --- the calls -----------------------------------------------------------------------
 
     @hookimpl
     def execute(
@@ -60,12 +145,16 @@ class EfmPlugin(Plugin):
         kwargs: Mapping[str, Any],
         call_next: Callable[..., Any],
     ) -> Any:
-        """Run the call under its host's monitor."""
-        host = self.service.current_host
-        if host is not None and host is self._lease_host:
+        """Run the call under the monitor of the instance its connection is on."""
+        service = self.service
+        conn = service.current_connection
+        if conn is not None and conn is self._lease_conn:
             monitor: HostMonitor | None = self._lease_monitor
-        elif host is not None and self._enabled:
-            monitor = self._monitor(host)
+            host = self._lease_host
+        elif conn is not None and self._enabled:
+            host = self._instances.get(conn) or service.current_host
+            monitor = self._monitor(host) if host is not None else None
+            self._lease_conn = conn if monitor is not None else None
         else:
             monitor = None
         if monitor is None:
@@ -87,7 +176,7 @@ class EfmPlugin(Plugin):
             return lease.monitor
         if lease is not None:
             lease.release()
-            self._lease = self._lease_host = self._lease_monitor = None
+            self._lease = self._lease_host = self._lease_monitor = self._lease_conn = None
         try:
             lease = self.service.services.monitors.acquire(
                 monitor_key(host, self._settings),
@@ -124,6 +213,6 @@ class EfmPlugin(Plugin):
     def release(self) -> None:
         """Give the monitor lease back (the monitor outlives it by the disposal time)."""
         lease, self._lease = self._lease, None
-        self._lease_host = self._lease_monitor = None
+        self._lease_host = self._lease_monitor = self._lease_conn = None
         if lease is not None:
             lease.release()

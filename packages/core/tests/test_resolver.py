@@ -56,3 +56,18 @@ def test_resolver_is_lock_free_when_empty() -> None:
     assert resolver.snapshot() == {"a.example": "127.0.0.9"}
     resolver.remove("a.example")
     assert resolver.resolve("localhost") == "127.0.0.1"
+
+
+def test_hidden_name_resolves_to_nothing_without_dns() -> None:
+    resolver = get_resolver()
+    resolver.clear()
+    resolver.set("gone.example", "127.0.0.9")
+    resolver.hide("GONE.example")
+    assert resolver.override("gone.example") is None
+    assert resolver.resolve("gone.example") is None  # no DNS query for a hidden name
+    resolver.set("gone.example", "127.0.0.8")  # a new record un-hides it
+    assert resolver.resolve("gone.example") == "127.0.0.8"
+    resolver.hide("gone.example")
+    resolver.remove("gone.example")
+    assert resolver.resolve("localhost") == "127.0.0.1"
+    assert resolver.snapshot() == {}

@@ -50,10 +50,11 @@ def test_in_progress_suspends_green_ips_and_calls() -> None:
     assert route_call(Phase.POST, TABLE, BLUE).action is Action.PASS
 
 
-def test_in_progress_blue_connects() -> None:
-    assert route_connect(Phase.IN_PROGRESS, TABLE, BLUE).address == "127.0.0.11"
-    suspending = dataclasses.replace(TABLE, suspend_new_blue=True)
-    assert route_connect(Phase.IN_PROGRESS, suspending, BLUE).action is Action.SUSPEND
+def test_in_progress_suspends_new_blue_connects() -> None:
+    assert route_connect(Phase.IN_PROGRESS, TABLE, BLUE).action is Action.SUSPEND
+    assert route_connect(Phase.IN_PROGRESS, TABLE, Endpoint("127.0.0.11", 5432)).action is (
+        Action.SUSPEND
+    )
 
 
 def test_post_routes_blue_to_green_and_rejects_green_after_rename() -> None:

@@ -62,10 +62,19 @@ def test_stuck_in_progress_times_out_without_any_report() -> None:
 
 def test_timeout_after_rollback_forces_created() -> None:
     t, clock = _tracker(timeout_s=10.0)
-    t.report(Role.SOURCE, Phase.IN_PROGRESS)
-    t.report(Role.TARGET, Phase.PREPARATION)
+    t.report(Role.TARGET, Phase.IN_PROGRESS)
+    assert t.report(Role.TARGET, Phase.PREPARATION) is Phase.PREPARATION
+    assert t.rolled_back
     clock.now = 11.0
     assert t.phase() is Phase.CREATED
+
+
+def test_green_lagging_behind_blue_is_not_a_rollback() -> None:
+    t, _ = _tracker()
+    t.report(Role.TARGET, Phase.PREPARATION)
+    t.report(Role.SOURCE, Phase.IN_PROGRESS)
+    assert t.report(Role.TARGET, Phase.PREPARATION) is Phase.IN_PROGRESS
+    assert not t.rolled_back
 
 
 def test_two_switchovers_in_a_row() -> None:

@@ -28,27 +28,39 @@ class HostResolver:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._overrides: dict[str, str] = {}
+        self._hidden: set[str] = set()
 
     def set(self, name: str, address: str) -> None:
         """Map ``name`` (case-insensitive) to ``address`` until removed."""
         with self._lock:
             self._overrides[name.lower()] = address
+            self._hidden.discard(name.lower())
 
     def update(self, mapping: Mapping[str, str]) -> None:
         """Set several overrides atomically."""
         with self._lock:
             for name, address in mapping.items():
                 self._overrides[name.lower()] = address
+                self._hidden.discard(name.lower())
 
     def remove(self, name: str) -> None:
-        """Drop the override for ``name``; a missing name is not an error."""
+        """Drop the override (or the hiding) of ``name``; a missing name is not an error."""
         with self._lock:
             self._overrides.pop(name.lower(), None)
+            self._hidden.discard(name.lower())
+
+    def hide(self, name: str) -> None:
+        """Make ``name`` resolve to nothing, without asking DNS, until set or removed
+        (an emulated DNS record deletion: :meth:`resolve` returns ``None``)."""
+        with self._lock:
+            self._overrides.pop(name.lower(), None)
+            self._hidden.add(name.lower())
 
     def clear(self) -> None:
-        """Drop every override."""
+        """Drop every override and hidden name."""
         with self._lock:
             self._overrides.clear()
+            self._hidden.clear()
 
     def override(self, name: str) -> str | None:
         """Return the overriding address for ``name``, or ``None`` when DNS applies."""
@@ -67,6 +79,10 @@ class HostResolver:
         address = self.override(name)
         if address is not None:
             return address
+        if self._hidden:
+            with self._lock:
+                if name.lower() in self._hidden:
+                    return None
         try:
             infos = socket.getaddrinfo(name, None, socket.AF_INET, socket.SOCK_STREAM)
         except (OSError, UnicodeError):

@@ -34,7 +34,6 @@ def build_table(
     blue_dns_updated: bool = False,
     green_dns_removed: bool = False,
     green_topology_changed: bool = False,
-    suspend_new_blue: bool = False,
 ) -> RoutingTable:
     """The routing table for both sides' last statuses and the resolved IPs."""
     return RoutingTable(
@@ -45,5 +44,4 @@ def build_table(
         blue_dns_updated=blue_dns_updated,
         green_dns_removed=green_dns_removed,
         green_topology_changed=green_topology_changed,
-        suspend_new_blue=suspend_new_blue,
     )

@@ -52,7 +52,6 @@ class RoutingTable:
     blue_dns_updated: bool = False
     green_dns_removed: bool = False
     green_topology_changed: bool = False
-    suspend_new_blue: bool = False
 
     def involves(self, ep: Endpoint) -> bool:
         """True when ``ep`` is a blue or green endpoint, by name or known IP."""
@@ -73,9 +72,8 @@ def route_connect(phase: Phase, table: RoutingTable, ep: Endpoint) -> Route:
         ip = table.ips.get(ep) if ep in table.blue else None
         return Route(Action.DIAL, ep.host, ip) if ip else _PASS
     if phase == Phase.IN_PROGRESS:
-        if ep in table.blue and not table.suspend_new_blue:
-            ip = table.ips.get(ep)
-            return Route(Action.DIAL, ep.host, ip) if ip else _SUSPEND
+        # blue and green names and every known address of either side wait for the phase
+        # to change: a blue connect would land on an instance being switched over
         return _SUSPEND if table.involves(ep) else _PASS
     if phase in (Phase.POST, Phase.COMPLETED):
         if ep in table.blue:

@@ -17,7 +17,8 @@ class PhaseTracker:
     Rules:
 
     - the phase only moves forward; a backward move counts as a rollback only when the
-      green (TARGET) side reports it, and then the phase becomes the reported one;
+      green (TARGET) side reports a phase below its own previous reading, and then the phase
+      becomes the reported one (a side lagging behind the other is not a rollback);
     - an unreadable status (reported as ``None``) changes nothing;
     - ``switchover_timeout_s`` starts at PREPARATION and, once elapsed, forces COMPLETED
       (CREATED after a rollback); it is checked on every :meth:`phase` call, even when no
@@ -40,6 +41,7 @@ class PhaseTracker:
         self._started_at: float | None = None
         self._rolled_back = False
         self._forced = False
+        self._last: dict[Role, Phase] = {}
 
     def report(self, role: Role, phase: Phase | None) -> Phase:
         """Record a monitor's reading of its side; return the effective phase."""
@@ -61,6 +63,13 @@ class PhaseTracker:
         with self._lock:
             return self._rolled_back
 
+    @property
+    def forced(self) -> bool:
+        """True when the switchover timer forced COMPLETED in the current cycle."""
+        with self._lock:
+            self._expire()
+            return self._forced
+
     def wait_while(self, phase: Phase, timeout_s: float) -> Phase:
         """Wait until the effective phase is no longer ``phase`` or ``timeout_s`` passed.
 
@@ -81,11 +90,14 @@ class PhaseTracker:
 
     def _apply(self, role: Role, phase: Phase) -> None:
         current = self._phase
+        previous = self._last.get(role)
+        self._last[role] = phase
         if phase == current:
             return
         if current == Phase.COMPLETED and phase <= Phase.CREATED:
             self._started_at = None
             self._rolled_back = self._forced = False
+            self._last = {role: phase}
             self._set(phase)
             return
         if self._forced:
@@ -95,7 +107,12 @@ class PhaseTracker:
                 self._started_at = self._clock()
             self._set(phase)
             return
-        if role is Role.TARGET and phase != Phase.NOT_CREATED:
+        if (
+            role is Role.TARGET
+            and phase != Phase.NOT_CREATED
+            and previous is not None
+            and phase < previous
+        ):
             self._rolled_back = True
             if not phase.active:
                 self._started_at = None

@@ -10,9 +10,13 @@ names of both sides in the process resolver, remapped per phase.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import secrets
 import string
+import threading
 import time
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
@@ -22,7 +26,7 @@ from psycopg import sql
 from awsdb_testing.pg.cluster import PgCluster, PgClusterConfig
 from awsdb_testing.pg.names import ClusterNames, random_cluster_hash
 
-__all__ = ["PHASES", "SOURCE", "TARGET", "PgBlueGreen"]
+__all__ = ["PHASES", "SOURCE", "TARGET", "PgBlueGreen", "SwitchoverWorkload", "WorkloadResult"]
 
 PHASES = (
     "AVAILABLE",
@@ -214,8 +218,15 @@ class PgBlueGreen:
 
         self.uninstall_names()
         mapping = self.host_map()
-        get_resolver().update(mapping)
-        self._installed = mapping
+        resolver = get_resolver()
+        resolver.update(mapping)
+        installed = dict(mapping)
+        if self.phase == "SWITCHOVER_COMPLETED":  # green names stop resolving (no DNS asked)
+            for name in self._green.host_map():
+                if name not in mapping:
+                    resolver.hide(name)
+                    installed[name] = ""
+        self._installed = installed
 
     def uninstall_names(self) -> None:
         """Remove this deployment's names from the resolver."""
@@ -227,12 +238,22 @@ class PgBlueGreen:
 
     # ------------------------------------------------------------------ phases
 
-    def switchover(self, phase_s: float = 0.0, *, stop_at: str | None = None) -> dict[str, float]:
+    def switchover(
+        self,
+        phase_s: float = 0.0,
+        *,
+        stop_at: str | None = None,
+        disrupt: bool = False,
+        lead_s: float = 0.5,
+    ) -> dict[str, float]:
         """Move through the phases, ``phase_s`` seconds each; stop after ``stop_at``.
 
-        IN_PROGRESS makes blue read-only; POST remaps the names (blue names → green IPs,
-        blue instances → ``-old1`` names) and renames the metadata; COMPLETED stops the
-        green names from resolving. Returns the time each phase started (from the call).
+        IN_PROGRESS makes blue read-only and, with ``disrupt``, ``lead_s`` seconds after
+        the status changed (the metadata leads the cut-over, as on RDS), ends every ``app``
+        session on blue and refuses new ``app`` logins there, as a real switchover drops
+        connections; POST remaps the names (blue names → green IPs, blue instances →
+        ``-old1`` names) and renames the metadata; COMPLETED stops the green names from
+        resolving. Returns the time each phase started (from the call).
         """
         t0 = time.monotonic()
         out: dict[str, float] = {}
@@ -242,6 +263,9 @@ class PgBlueGreen:
             if phase == "SWITCHOVER_IN_PROGRESS":
                 self.set_status(phase)
                 self._set_read_only(self.blue, True)
+                if disrupt:
+                    time.sleep(lead_s)
+                    self.cut_blue()
             elif phase == "SWITCHOVER_IN_POST_PROCESSING":
                 self._write_rows(switched=True)
                 self.set_status(phase)
@@ -254,8 +278,26 @@ class PgBlueGreen:
             time.sleep(phase_s)
         return out
 
+    def cut_blue(self, on: bool = True) -> None:
+        """End every ``app`` session on blue and refuse new ``app`` logins there
+        (``on=False``: accept them again)."""
+        with self.blue.superuser_connect(self.blue.writer()) as conn:
+            conn.execute("SET default_transaction_read_only = off")
+            conn.execute(f"ALTER ROLE app {'NOLOGIN' if on else 'LOGIN'}")
+            self.blue._wait_replayed(conn)
+        if not on:
+            return
+        for info in self.blue.nodes:
+            if info.pid is None:
+                continue
+            with self.blue.superuser_connect(info) as conn:
+                conn.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'app'"
+                )
+
     def rollback(self) -> None:
         """Phase regression: back to AVAILABLE, blue writable, original names and rows."""
+        self.cut_blue(False)
         self._set_read_only(self.blue, False)
         self._write_rows(switched=False)
         self.set_status("AVAILABLE")
@@ -305,3 +347,124 @@ class PgBlueGreen:
 def _old1(name: str) -> str:
     first, _, rest = name.partition(".")
     return f"{first}-old1.{rest}"
+
+
+# ---------------------------------------------------------------------- workload
+
+
+@dataclasses.dataclass
+class WorkloadResult:
+    """What a :class:`SwitchoverWorkload` saw, summed over its threads.
+
+    ``downtime_s`` is the longest time one thread went from its first failed query to its
+    next successful one; ``max_latency_s`` the slowest successful query (connect included
+    when it had to reconnect); ``values`` the distinct first columns returned, in order.
+    """
+
+    ok: int = 0
+    failed: int = 0
+    downtime_s: float = 0.0
+    max_latency_s: float = 0.0
+    errors: list[str] = dataclasses.field(default_factory=list)
+    values: list[Any] = dataclasses.field(default_factory=list)
+    last_values: list[Any] = dataclasses.field(default_factory=list)
+
+
+class SwitchoverWorkload:
+    """``threads`` threads, each running ``query`` every ``period_s`` on its own connection
+    (``cursor()``, ``execute``, ``fetchall``, ``close``), reconnecting after a failure.
+
+    ``connect()`` opens a DB-API connection (awsdb or a raw driver). Failed queries and
+    connects are counted, not raised; use :meth:`start`, then :meth:`stop` for the result.
+    """
+
+    def __init__(
+        self,
+        connect: Callable[[], Any],
+        query: str,
+        *,
+        threads: int = 1,
+        period_s: float = 0.02,
+    ) -> None:
+        self._connect = connect
+        self._query = query
+        self._period_s = period_s
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._result = WorkloadResult(last_values=[None] * threads)
+        self._threads = [
+            threading.Thread(target=self._run, args=(i,), name=f"bg-workload-{i}", daemon=True)
+            for i in range(threads)
+        ]
+
+    @property
+    def ok(self) -> int:
+        """Successful queries so far."""
+        with self._lock:
+            return self._result.ok
+
+    def start(self) -> SwitchoverWorkload:
+        """Start the threads."""
+        for t in self._threads:
+            t.start()
+        return self
+
+    def wait_ok(self, count: int, timeout_s: float = 30.0) -> None:
+        """Wait until ``count`` more queries succeeded (``TimeoutError`` otherwise)."""
+        target = self.ok + count
+        deadline = time.monotonic() + timeout_s
+        while self.ok < target:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the workload did not reach {target} successful queries")
+            time.sleep(0.01)
+
+    def stop(self) -> WorkloadResult:
+        """Stop and join the threads; return what they saw."""
+        self._stop.set()
+        for t in self._threads:
+            t.join(60)
+        with self._lock:
+            return dataclasses.replace(self._result)
+
+    def _run(self, index: int) -> None:
+        conn: Any = None
+        failing_since: float | None = None
+        while not self._stop.is_set():
+            t0 = time.monotonic()
+            try:
+                if conn is None:
+                    conn = self._connect()
+                cur = conn.cursor()
+                cur.execute(self._query)
+                rows = cur.fetchall()
+                cur.close()
+            except Exception as exc:
+                with self._lock:
+                    self._result.failed += 1
+                    if len(self._result.errors) < 20:
+                        self._result.errors.append(f"{type(exc).__name__}: {exc}".strip())
+                if failing_since is None:
+                    failing_since = t0
+                if conn is not None:
+                    with contextlib.suppress(Exception):
+                        conn.close()
+                    conn = None
+            else:
+                now = time.monotonic()
+                value = rows[0][0] if rows and rows[0] else None
+                with self._lock:
+                    r = self._result
+                    r.ok += 1
+                    r.max_latency_s = max(r.max_latency_s, now - t0)
+                    if failing_since is not None:
+                        r.downtime_s = max(r.downtime_s, now - failing_since)
+                    if value not in r.values:
+                        r.values.append(value)
+                    r.last_values[index] = value
+                failing_since = None
+            left = self._period_s - (time.monotonic() - t0)
+            if left > 0:
+                self._stop.wait(left)
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.close()

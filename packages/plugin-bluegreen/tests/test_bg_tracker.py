@@ -95,3 +95,13 @@ def test_wait_while_returns_on_change() -> None:
     t, _ = _tracker()
     t.report(Role.SOURCE, Phase.POST)
     assert t.wait_while(Phase.IN_PROGRESS, 5.0) is Phase.POST
+
+
+def test_blue_repeating_its_phase_after_a_rollback_does_not_undo_it() -> None:
+    t, _ = _tracker()
+    t.report(Role.SOURCE, Phase.PREPARATION)
+    t.report(Role.TARGET, Phase.PREPARATION)
+    assert t.report(Role.TARGET, Phase.CREATED) is Phase.CREATED
+    assert t.report(Role.SOURCE, Phase.PREPARATION) is Phase.CREATED  # blue lags behind
+    assert t.report(Role.SOURCE, Phase.CREATED) is Phase.CREATED
+    assert t.report(Role.SOURCE, Phase.PREPARATION) is Phase.PREPARATION  # a new attempt

@@ -283,6 +283,12 @@ class Deployment:
         with self._lock:
             return self._cycle
 
+    @property
+    def rolled_back(self) -> bool:
+        """True when the current cycle went through a rollback."""
+        with self._lock:
+            return self._tracker.rolled_back
+
     def phase(self) -> Phase:
         """The tracker's phase (switchover timer applied)."""
         with self._lock:

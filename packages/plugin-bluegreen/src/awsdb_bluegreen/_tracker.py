@@ -16,9 +16,11 @@ class PhaseTracker:
 
     Rules:
 
-    - the phase only moves forward; a backward move counts as a rollback only when the
-      green (TARGET) side reports a phase below its own previous reading, and then the phase
-      becomes the reported one (a side lagging behind the other is not a rollback);
+    - the phase only moves forward, and only on a side's new reading (above that side's own
+      previous one: a side repeating an old phase after a rollback does not undo it); a
+      backward move counts as a rollback only when the green (TARGET) side reports a phase
+      below its own previous reading, and then the phase becomes the reported one (a side
+      lagging behind the other is not a rollback);
     - an unreadable status (reported as ``None``) changes nothing;
     - ``switchover_timeout_s`` starts at PREPARATION and, once elapsed, forces COMPLETED
       (CREATED after a rollback); it is checked on every :meth:`phase` call, even when no
@@ -102,7 +104,7 @@ class PhaseTracker:
             return
         if self._forced:
             return
-        if phase > current:
+        if phase > current and (previous is None or phase > previous):
             if phase.active and self._started_at is None:
                 self._started_at = self._clock()
             self._set(phase)

@@ -192,10 +192,12 @@ class PgBlueGreen:
 
     # ------------------------------------------------------------------ names
 
-    def host_map(self) -> dict[str, str]:
-        """Names → IPs for the current phase (blue names move to green at POST)."""
+    def host_map(self, phase: str | None = None) -> dict[str, str]:
+        """Names → IPs for ``phase`` (default: the current one; blue names move to green at
+        POST)."""
+        phase = self.phase if phase is None else phase
         blue, green = self.blue.host_map(), self._green.host_map()
-        post = self.phase in PHASES[3:]
+        post = phase in PHASES[3:]
         mapping: dict[str, str] = {}
         if not post:
             mapping.update(blue)
@@ -208,20 +210,23 @@ class PgBlueGreen:
             mapping[b.name] = g.host
         mapping[self.blue_names.writer_endpoint] = green[self.green_names.writer_endpoint]
         mapping[self.blue_names.reader_endpoint] = green[self.green_names.reader_endpoint]
-        if self.phase != "SWITCHOVER_COMPLETED":
+        if phase != "SWITCHOVER_COMPLETED":
             mapping.update(green)  # green names stop resolving at COMPLETED
         return mapping
 
-    def install_names(self) -> None:
-        """Put :meth:`host_map` into the process resolver (updated on every phase move)."""
+    def install_names(self, phase: str | None = None) -> None:
+        """Put :meth:`host_map` into the process resolver (updated on every phase move);
+        ``phase`` publishes another phase's names without changing the metadata (DNS ahead
+        of the status, as when the metadata stops updating)."""
         from awsdb.resolver import get_resolver
 
+        phase = self.phase if phase is None else phase
         self.uninstall_names()
-        mapping = self.host_map()
+        mapping = self.host_map(phase)
         resolver = get_resolver()
         resolver.update(mapping)
         installed = dict(mapping)
-        if self.phase == "SWITCHOVER_COMPLETED":  # green names stop resolving (no DNS asked)
+        if phase == "SWITCHOVER_COMPLETED":  # green names stop resolving (no DNS asked)
             for name in self._green.host_map():
                 if name not in mapping:
                     resolver.hide(name)

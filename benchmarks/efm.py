@@ -10,19 +10,23 @@ fixed offset into it inside the grace period (1 s for 6000/1000/1, 5 s for 30000
 or after it (grace + 1 s + k/n of the interval for repetition k of n, so that the fault
 meets every phase of the probe cycle); the figure is the time from the drop to the
 query's exception.
-Variants: awsdb with ``plugins="efm"`` and the configuration's settings, and the plain
-driver with aggressive TCP keepalives (idle 1 s, interval 1 s, 3 probes; mysql-connector
-has no keepalive option, so they are set on its socket). A call still blocked 45 s after
-the drop counts as "not detected" (then aborted). Every repetition starts from fresh awsdb
-state (``release_resources``), so the monitor opens its probe connection at the end of the
-grace period.
+Variants: awsdb with ``plugins="efm"`` and the configuration's settings; on PostgreSQL, when
+it is importable, the published AWS Advanced Python Wrapper with
+``plugins="host_monitoring_v2"`` and the same settings (a test-only peer installed by
+``benchmarks/run_efm_vs_aws_wrapper.sh`` in a throw-away environment, never a dependency of
+awsdb); and the plain driver with aggressive TCP keepalives (idle 1 s, interval 1 s, 3
+probes; mysql-connector has no keepalive option, so they are set on its socket). A call
+still blocked 45 s after the drop counts as "not detected" (then aborted). Every repetition
+starts from fresh state (awsdb's ``release_resources``, and the AWS wrapper's own), so the
+monitor opens its probe connection at the end of the grace period.
 
 Overhead: ``SELECT 1`` + ``fetchall()`` per statement, raw driver vs awsdb ``plugins=""``
 vs ``plugins="efm"`` (default settings: calls shorter than 30 s are never probed), rounds
 interleaved in random order, median over rounds; and the noise-free part, awsdb's own cost
 per statement over a driver cursor that does no I/O (the fake driver of awsdb-testing).
 
-Usage: ``uv run python benchmarks/efm.py [--reps N] [--slow-reps N] [--rounds N]``;
+Usage: ``uv run python benchmarks/efm.py [--reps N] [--slow-reps N] [--rounds N]
+[--only pg|mysql] [--variants NAME,...]``;
 results go to ``benchmarks/results/efm.json`` (``--out`` to change; ``--skip-detection``
 for the overhead figures alone).
 """
@@ -51,6 +55,7 @@ from awsdb_testing.netns import NetnsNetwork, netns_available
 from awsdb_testing.pg import PgCluster, PgClusterConfig
 
 RESULTS = Path(__file__).resolve().parent / "results" / "efm.json"
+AWS_WRAPPER = "aws wrapper host_monitoring_v2"
 CONFIGS = {"6000/1000/1": (6000, 1000, 1, 1.0), "30000/5000/3": (30000, 5000, 3, 5.0)}
 GIVE_UP_S = 45.0
 KEEPALIVE = {"keepalives": 1, "keepalives_idle": 1, "keepalives_interval": 1, "keepalives_count": 3}
@@ -107,6 +112,16 @@ class Server:
             self.target, host=self.host, port=self.port, plugins=plugins, **self.kwargs, **props
         )
 
+    def aws_wrapper(self, **props: Any) -> Any:
+        """The published AWS wrapper with ``host_monitoring_v2`` (PostgreSQL only)."""
+        from aws_advanced_python_wrapper import AwsWrapperConnection
+
+        dsn = " ".join(f"{k}={v}" for k, v in {"host": self.host, "port": self.port}.items())
+        dsn += " " + " ".join(f"{k}={v}" for k, v in self.kwargs.items())
+        return AwsWrapperConnection.connect(
+            psycopg.Connection.connect, dsn, plugins="host_monitoring_v2", **props
+        )
+
     def abort(self, conn: Any) -> None:
         """Shut the socket of a raw or wrapped connection down (the give-up path)."""
         raw = getattr(conn, "target_connection", conn)
@@ -158,11 +173,36 @@ def detect_once(server: Server, conn: Any, offset_s: float) -> float | None:
         with contextlib.suppress(Exception):
             conn.close()
         awsdb.release_resources()
+        _release_aws_wrapper()
     return detected
 
 
-def bench_detection(server: Server, reps: int, slow_reps: int) -> list[dict[str, Any]]:
-    """Every configuration, both offsets, EFM and the keepalive baseline."""
+def _aws_wrapper_available() -> bool:
+    try:
+        import aws_advanced_python_wrapper  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _release_aws_wrapper() -> None:
+    """The AWS wrapper's ``release_resources`` (if loaded), given at most 10 s: its monitor
+    thread may still be blocked connecting into the dropped host."""
+    import sys
+
+    module = sys.modules.get("aws_advanced_python_wrapper")
+    if module is None:
+        return
+    t = threading.Thread(target=module.release_resources, name="aws-wrapper-release", daemon=True)
+    t.start()
+    t.join(10.0)
+
+
+def bench_detection(
+    server: Server, reps: int, slow_reps: int, only: set[str] | None = None
+) -> list[dict[str, Any]]:
+    """Every configuration, both offsets: awsdb EFM, the AWS wrapper's EFM (PostgreSQL,
+    when installed) and the keepalive baseline (``only``: these variants alone)."""
     rows: list[dict[str, Any]] = []
     for name, (grace, interval, count, inside) in CONFIGS.items():
         n = reps if grace <= 6000 else slow_reps
@@ -176,10 +216,14 @@ def bench_detection(server: Server, reps: int, slow_reps: int) -> list[dict[str,
             }
             variants: dict[str, Callable[[], Any]] = {
                 "awsdb efm": functools.partial(server.wrapped, "efm", **efm_props),
-                "driver + keepalives": functools.partial(server.raw, keepalive=True),
             }
+            if server.kind == "pg" and _aws_wrapper_available():
+                variants[AWS_WRAPPER] = functools.partial(server.aws_wrapper, **efm_props)
+            variants["driver + keepalives"] = functools.partial(server.raw, keepalive=True)
             for variant, make in variants.items():
-                if variant != "awsdb efm" and name != "6000/1000/1":
+                if only is not None and variant not in only:
+                    continue
+                if variant == "driver + keepalives" and name != "6000/1000/1":
                     continue  # keepalives do not depend on the EFM settings
                 times = [detect_once(server, make(), offset) for offset in offsets]
                 got = [t for t in times if t is not None]
@@ -194,6 +238,7 @@ def bench_detection(server: Server, reps: int, slow_reps: int) -> list[dict[str,
                     "median_s": statistics.median(got) if got else None,
                     "min_s": min(got) if got else None,
                     "max_s": max(got) if got else None,
+                    "times_s": times,
                 }
                 rows.append(row)
                 print(json.dumps(row), flush=True)
@@ -316,20 +361,29 @@ def main() -> None:
     parser.add_argument("--per-round", type=int, default=500)
     parser.add_argument("--only", choices=["pg", "mysql"], default=None)
     parser.add_argument("--skip-detection", action="store_true")
+    parser.add_argument("--skip-overhead", action="store_true")
+    parser.add_argument(
+        "--variants",
+        default=None,
+        help=f'comma-separated subset of "awsdb efm", "{AWS_WRAPPER}", "driver + keepalives"',
+    )
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     ok, reason = netns_available()
     if not ok:
         raise SystemExit(f"benchmarks/efm.py needs network namespaces: {reason}")
     results: dict[str, Any] = {"detection": [], "overhead": []}
-    results["own_cost_ns"] = bench_own_cost(args.rounds)
+    only = {v.strip() for v in args.variants.split(",")} if args.variants else None
+    if not args.skip_overhead:
+        results["own_cost_ns"] = bench_own_cost(args.rounds)
     with servers() as both:
         for server in both:
             if args.only and server.kind != args.only:
                 continue
-            results["overhead"].append(bench_overhead(server, args.rounds, args.per_round))
+            if not args.skip_overhead:
+                results["overhead"].append(bench_overhead(server, args.rounds, args.per_round))
             if not args.skip_detection:
-                results["detection"] += bench_detection(server, args.reps, args.slow_reps)
+                results["detection"] += bench_detection(server, args.reps, args.slow_reps, only)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
 

@@ -77,7 +77,7 @@ def test_healthy_long_query_is_not_aborted(pg_hosts: list[FaultProxy]) -> None:
 
 
 def test_slow_but_answering_host_is_not_aborted(pg_hosts: list[FaultProxy]) -> None:
-    # 10 ms each way on every chunk: a probe (3 round trips) is slower but within its timeout
+    # 10 ms each way on every chunk: a probe (one round trip) is slower but within its timeout
     conn = connect_pg(pg_hosts[2], **FAST)
     try:
         pg_hosts[2].latency(0.01)

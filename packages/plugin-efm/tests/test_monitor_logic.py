@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import threading
+import time
 import weakref
 from typing import Any
 
@@ -11,10 +12,32 @@ from awsdb.hosts import HostAvailability, HostAvailabilityRegistry, HostInfo
 from awsdb_efm import EfmSettings, HostMonitor
 
 
+class _Cursor:
+    def __init__(self, conn: _Conn) -> None:
+        self.conn = conn
+
+    def execute(self, sql: str) -> None:
+        assert sql == "SELECT 1"
+        driver = self.conn.driver
+        assert driver is not None
+        driver.probe(self.conn)
+
+    def fetchall(self) -> list[tuple[int]]:
+        return [(1,)]
+
+    def close(self) -> None:
+        pass
+
+
 class _Conn:
-    def __init__(self) -> None:
+    def __init__(self, driver: _Driver | None = None) -> None:
+        self.driver = driver
         self.closed = False
+        self.autocommit = False
         self.aborted = threading.Event()
+
+    def cursor(self) -> _Cursor:
+        return _Cursor(self)
 
     def close(self) -> None:
         self.closed = True
@@ -27,14 +50,17 @@ class _Driver:
         self.script = script
         self.aborted: list[Any] = []
 
-    def run_aux_query(self, conn: _Conn, sql: str, params: Any, timeout: float) -> list[Any]:
+    def set_autocommit(self, conn: _Conn, value: bool) -> None:
+        conn.autocommit = value
+
+    def probe(self, conn: _Conn) -> None:
+        assert conn.autocommit  # one round trip: no BEGIN / ROLLBACK around the probe
         outcome = self.script.pop(0)
         if outcome == "hang":
             assert conn.aborted.wait(30)
             raise OSError("aborted")
         if not outcome:
             raise OSError("probe failed")
-        return [(1,)]
 
     def abort(self, conn: _Conn) -> None:
         self.aborted.append(conn)
@@ -57,7 +83,7 @@ def _monitor(script: list[Any], count: int) -> tuple[HostMonitor, _Driver, list[
     opened: list[_Conn] = []
 
     def connect() -> _Conn:
-        conn = _Conn()
+        conn = _Conn(driver)
         opened.append(conn)
         return conn
 
@@ -164,3 +190,66 @@ def test_settings_timeouts() -> None:
     assert EfmSettings(30000, 5000, 3).connect_timeout_s == 3
     assert EfmSettings(30000, 20000, 3).connect_timeout_s == 10
     assert EfmSettings(1000, 300, 2).connect_timeout_s == 1
+
+
+def _wait_for(predicate: Any) -> bool:
+    for _ in range(1000):
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return bool(predicate())
+
+
+def test_watchdog_gives_an_answered_probe_one_more_timeout() -> None:
+    from awsdb_efm._monitor import _Watchdog
+
+    aborted: list[Any] = []
+    watchdog = _Watchdog("awsdb-efm-watchdog test", aborted.append, answered=lambda c: True)
+    conn = _Conn()
+    try:
+        watchdog.arm(0.01, conn)
+        assert _wait_for(lambda: watchdog.extended == 1 or aborted)
+        assert watchdog.extended == 1
+        # the extension is granted once: still unread after it, the probe is aborted
+        assert _wait_for(lambda: bool(aborted))
+        assert aborted == [conn] and watchdog.extended == 1
+    finally:
+        watchdog.stop()
+
+
+def test_watchdog_aborts_an_unanswered_probe_at_once() -> None:
+    from awsdb_efm._monitor import _Watchdog
+
+    aborted: list[Any] = []
+    watchdog = _Watchdog("awsdb-efm-watchdog test", aborted.append, answered=lambda c: False)
+    conn = _Conn()
+    try:
+        watchdog.arm(0.01, conn)
+        assert _wait_for(lambda: bool(aborted))
+        assert aborted == [conn] and watchdog.extended == 0
+    finally:
+        watchdog.stop()
+
+
+def test_reply_waiting_reads_the_socket_state() -> None:
+    import socket
+
+    from awsdb_efm._monitor import _reply_waiting
+
+    class _PgLike:
+        def __init__(self, sock: socket.socket) -> None:
+            self._sock = sock
+
+        def fileno(self) -> int:
+            return self._sock.fileno()
+
+    a, b = socket.socketpair()
+    try:
+        conn = _PgLike(a)
+        assert not _reply_waiting(conn)
+        b.sendall(b"Z")
+        assert _wait_for(lambda: _reply_waiting(conn))
+        assert not _reply_waiting(object())  # unknown connection kind: no
+    finally:
+        a.close()
+        b.close()

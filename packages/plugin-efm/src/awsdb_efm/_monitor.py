@@ -9,18 +9,24 @@ the connection of every active context is aborted (its socket shut down) from th
 The owning threads then fail with the driver's network error and close their connections
 themselves: nothing here ever closes a connection another thread owns.
 
-A probe is bounded twice: the driver dialect's auxiliary-query timeout (server side) and a
-watchdog that aborts the probe connection when the reply does not arrive in time (client
-side: a host that stopped answering never sends the server-side timeout's error).
+A probe is one round trip (``SELECT 1`` on the probe connection, in autocommit mode), bounded
+by a watchdog that aborts the probe connection when the reply does not arrive in time (a
+host that stopped answering never sends a server-side timeout's error). A reply that has
+arrived by the deadline but is not read yet (the process is short of CPU: other threads hold
+the interpreter, or the machine is busy) earns the probe one more timeout instead of an
+abort: the host answered, so it is not a failed probe.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import select
+import socket
 import threading
 import time
 import weakref
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -41,6 +47,7 @@ _PROBE_SQL = "SELECT 1"
 _MIN_IDLE_POLL_S = 0.1
 _MIN_PROBE_GAP_S = 0.1  # at least this long between two probes
 _MIN_PROBE_TIMEOUT_S = 0.2
+_LATENCIES_KEPT = 4096
 _monotonic = time.monotonic
 
 
@@ -90,22 +97,51 @@ class MonitoringContext:
         """Set by the monitor when it aborted this call's connection."""
 
 
+def _reply_waiting(conn: Any) -> bool:
+    """True when bytes from the server wait in ``conn``'s socket receive buffer (psycopg's
+    ``fileno()``, the pure-Python mysql-connector's socket); False when unknown."""
+    try:
+        fileno = getattr(conn, "fileno", None)
+        if callable(fileno):
+            fd = int(fileno())
+        else:
+            sock = getattr(getattr(conn, "_socket", None), "sock", None)
+            if not isinstance(sock, socket.socket):
+                return False
+            fd = sock.fileno()
+        if fd < 0:
+            return False
+        readable, _, _ = select.select([fd], [], [], 0)
+    except Exception:
+        return False
+    return bool(readable)
+
+
 class _Watchdog:
     """Aborts the probe connection when a probe overruns its deadline.
 
     One daemon thread per monitor, started with the first probe and joined by :meth:`stop`.
     The abort runs under the watchdog's lock and :meth:`disarm` takes that lock, so once
     ``disarm`` returns the connection is never touched again (it may then be closed safely:
-    a closed descriptor's number may be reused by another socket).
+    a closed descriptor's number may be reused by another socket). At the deadline, a probe
+    whose reply is already waiting in the socket (``answered``) gets one more timeout.
     """
 
-    def __init__(self, name: str, abort: Callable[[Any], None]) -> None:
+    def __init__(
+        self,
+        name: str,
+        abort: Callable[[Any], None],
+        answered: Callable[[Any], bool] = _reply_waiting,
+    ) -> None:
         self._name = name
         self._abort = abort
+        self._answered = answered
         self._cond = threading.Condition()
-        self._armed: tuple[float, Any] | None = None
+        self._armed: tuple[float, Any, float, bool] | None = None
         self._stopped = False
         self._thread: threading.Thread | None = None
+        self.extended = 0
+        """Probes that were late but answered (given one more timeout instead of aborted)."""
 
     def arm(self, timeout_s: float, conn: Any) -> None:
         """Abort ``conn`` unless :meth:`disarm` is called within ``timeout_s``."""
@@ -115,7 +151,7 @@ class _Watchdog:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
                 self._thread.start()
-            self._armed = (time.monotonic() + timeout_s, conn)
+            self._armed = (time.monotonic() + timeout_s, conn, timeout_s, False)
             self._cond.notify()
 
     def disarm(self) -> None:
@@ -130,10 +166,14 @@ class _Watchdog:
                 if armed is None:
                     self._cond.wait()
                     continue
-                deadline, conn = armed
-                left = deadline - time.monotonic()
-                if left > 0:
-                    self._cond.wait(left)
+                deadline, conn, timeout_s, extended = armed
+                now = time.monotonic()
+                if deadline > now:
+                    self._cond.wait(deadline - now)
+                    continue
+                if not extended and self._answered(conn):
+                    self.extended += 1
+                    self._armed = (now + timeout_s, conn, timeout_s, True)
                     continue
                 self._armed = None
                 try:
@@ -189,6 +229,9 @@ class HostMonitor(Monitor):
         """Probes that failed so far."""
         self.verdicts = 0
         """How many times the host was declared dead."""
+        self.probe_latencies: deque[float] = deque(maxlen=_LATENCIES_KEPT)
+        """Seconds the ``SELECT 1`` of each of the last 4,096 successful probes took (the
+        part bounded by the probe timeout; a connect before it is not included)."""
 
     # --- the calls' side (any thread) --------------------------------------------------
 
@@ -246,9 +289,9 @@ class HostMonitor(Monitor):
         return max(self.settings.interval_ms / 1000 - elapsed, _MIN_PROBE_GAP_S)
 
     def _probe(self) -> bool:
-        """One probe: open the probe connection if there is none, then ``SELECT 1`` under
-        both timeouts. A failed connect or query is a failed probe and leaves no
-        connection behind (the next probe reconnects)."""
+        """One probe: open the probe connection (autocommit) if there is none, then one
+        ``SELECT 1`` round trip under the watchdog. A failed connect or query is a failed
+        probe and leaves no connection behind (the next probe reconnects)."""
         self.probes += 1
         conn = self._conn
         if conn is None:
@@ -260,20 +303,40 @@ class HostMonitor(Monitor):
                 return False
             with self._conn_lock:
                 self._conn = conn
-        timeout = self.settings.probe_timeout_s
+            try:
+                self._driver.set_autocommit(conn, True)  # no BEGIN / ROLLBACK round trips
+            except Exception as exc:
+                self.failed_probes += 1
+                _log.debug("efm: probe connection to %s: %s", self.host.url, type(exc).__name__)
+                self._drop_conn()
+                return False
         ok = False
-        self._watchdog.arm(timeout, conn)
+        started = time.monotonic()
+        self._watchdog.arm(self.settings.probe_timeout_s, conn)
         try:
-            self._driver.run_aux_query(conn, _PROBE_SQL, None, timeout)
+            cur = conn.cursor()
+            try:
+                cur.execute(_PROBE_SQL)
+                cur.fetchall()
+            finally:
+                cur.close()
             ok = True
         except Exception as exc:
             _log.debug("efm: probe of %s failed: %s", self.host.url, type(exc).__name__)
         finally:
             self._watchdog.disarm()
-        if not ok:
+        if ok:
+            self.probe_latencies.append(time.monotonic() - started)
+        else:
             self.failed_probes += 1
             self._drop_conn()
         return ok
+
+    @property
+    def late_probes(self) -> int:
+        """Probes whose reply had arrived but was not read by their deadline (a busy
+        process or machine): given one more timeout instead of failed."""
+        return self._watchdog.extended
 
     def _declare_dead(self) -> None:
         """Mark the host unavailable and abort every active call's connection."""

@@ -200,6 +200,10 @@ class EfmPlugin(Plugin):
         given = mprops.get("connect_timeout")
         if given is None or int(given) <= 0 or int(given) > connect_timeout:
             mprops = mprops.with_overrides(connect_timeout=connect_timeout)
+        if driver.family == "mysql" and "monitoring-use_pure" not in service.props.raw():
+            # the probe must be abortable by its watchdog: mysql-connector's C extension
+            # cannot be interrupted from another thread, pure-Python mode can
+            mprops = mprops.with_overrides(use_pure=True)
         availability = service.services.availability
 
         def connect() -> Any:

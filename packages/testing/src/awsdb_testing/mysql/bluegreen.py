@@ -24,6 +24,8 @@ from typing import Any, Self
 from awsdb.resolver import get_resolver
 from awsdb_testing.mysql._sql import APP_USER
 from awsdb_testing.mysql.cluster import MariaDBCluster
+from awsdb_testing.mysql.rewriter import rewriter_factory
+from awsdb_testing.proxy import FaultProxy
 
 __all__ = ["BG_STATUSES", "MySQLBlueGreen"]
 
@@ -66,6 +68,8 @@ class MySQLBlueGreen:
         self.phase = "NOT_CREATED"
         self._lock = threading.Lock()
         self._names: dict[str, str] = {}
+        self._hidden: list[str] = []
+        self._extra_proxies: list[FaultProxy] = []
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -83,14 +87,32 @@ class MySQLBlueGreen:
                 instance_suffix=self.suffix,
                 pristine=Path(self.blue.base_dir) / "pristine",
             ).start()
+            self._share_port()
             self.create_metadata()
         except BaseException:
             self.close()
             raise
         return self
 
+    def _share_port(self) -> None:
+        # Both sides answer on one port, as RDS endpoints do: green's proxies also listen on
+        # blue's port, so a blue name remapped to a green address reaches green.
+        green = self._green
+        if green.port == self.blue.port:
+            return
+        for node in green.nodes:
+            server = green.server_address(node.instance_id)
+            listen = (green.proxy(node.instance_id).host, self.blue.port)
+            proxy = FaultProxy(
+                server, listen, filter_factory=rewriter_factory(green.aurora_version), name="bg"
+            )
+            self._extra_proxies.append(proxy.start())
+
     def close(self) -> None:
         """Remove installed names and close both clusters."""
+        for proxy in self._extra_proxies:
+            proxy.stop()
+        self._extra_proxies = []
         self.remove_names()
         if self.green is not None:
             self.green.close()
@@ -120,9 +142,9 @@ class MySQLBlueGreen:
             names = [side.writer_endpoint, side.reader_endpoint]
             names += [side.instance_name(n.instance_id) for n in side.nodes]
             ids = [10_000 + base, 10_001 + base] + [base + i + 1 for i in range(len(side.nodes))]
-            for rid, host in zip(ids, names, strict=True):
+            for rid, host in zip(ids, names, strict=True):  # one port for both sides
                 rows.append(
-                    (rid, self._renamed(host, side is blue) if switched else host, side.port, role)
+                    (rid, self._renamed(host, side is blue) if switched else host, blue.port, role)
                 )
         return rows
 
@@ -194,20 +216,31 @@ class MySQLBlueGreen:
     def remove_names(self) -> None:
         """Remove every name this deployment published."""
         with self._lock:
-            names = list(self._names)
+            names = list(self._names) + self._hidden
+            self._hidden = []
         resolver = get_resolver()
         for name in names:
             resolver.remove(name)
 
     # ------------------------------------------------------------------ phases
 
-    def switchover(self, phase_s: float = 0.0, *, stop_at: str | None = None) -> dict[str, float]:
+    def switchover(
+        self,
+        phase_s: float = 0.0,
+        *,
+        stop_at: str | None = None,
+        disrupt: bool = False,
+        lead_s: float = 0.5,
+    ) -> dict[str, float]:
         """Move every node through the switchover phases; returns seconds at each phase.
 
-        IN_PROGRESS makes the blue writer read-only; POST_PROCESSING remaps names (blue
-        names → green addresses, blue instances → ``-old1`` names) and renames the metadata
-        endpoints; COMPLETED removes the green names. ``phase_s`` is the pause after each
-        phase; ``stop_at`` ends after setting that status (a stuck switchover).
+        IN_PROGRESS makes the blue writer read-only and, with ``disrupt``, ``lead_s``
+        seconds after the status changed, ends every ``app`` session on blue and locks the
+        ``app`` account there (a real switchover drops connections); POST_PROCESSING remaps
+        names (blue names → green addresses, blue instances → ``-old1`` names) and renames
+        the metadata endpoints; COMPLETED makes the green names stop resolving. ``phase_s``
+        is the pause after each phase; ``stop_at`` ends after setting that status (a stuck
+        switchover).
         """
         if stop_at is not None:
             self._check_status(stop_at)
@@ -224,11 +257,32 @@ class MySQLBlueGreen:
                 self._drop_green_names()
             self.set_status(status)
             out[status] = time.monotonic() - t0
+            if status == "SWITCHOVER_IN_PROGRESS" and disrupt:
+                time.sleep(lead_s)
+                self.cut_blue()
             if status == stop_at:
                 break
             if phase_s > 0:
                 time.sleep(phase_s)
         return out
+
+    def cut_blue(self, on: bool = True) -> None:
+        """End every ``app`` session on blue and lock the ``app`` account there
+        (``on=False``: unlock it)."""
+        for node in self.blue.nodes:
+            with self._root(self.blue, node.instance_id) as cur:
+                lock = "LOCK" if on else "UNLOCK"
+                cur.execute(f"ALTER USER '{APP_USER}'@'%' ACCOUNT {lock}")
+                if not on:
+                    continue
+                cur.execute(
+                    "SELECT id FROM information_schema.processlist WHERE user = %s", (APP_USER,)
+                )
+                for (pid,) in cur.fetchall():
+                    try:
+                        cur.execute(f"KILL CONNECTION {int(pid)}")
+                    except Exception:  # the session ended meanwhile
+                        continue
 
     def _remap_names(self) -> None:
         blue, green = self.blue, self._green
@@ -267,7 +321,8 @@ class MySQLBlueGreen:
         with self._lock:
             for name in green_names:
                 self._names.pop(name, None)
-                resolver.remove(name)
+                resolver.hide(name)  # no record any more, and no DNS query for it
+                self._hidden.append(name)
 
     # ------------------------------------------------------------------ helpers
 

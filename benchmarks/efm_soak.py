@@ -12,8 +12,9 @@ so that the machine is busy and every probe competes for a core.
 
 A false positive is any exception in a worker (an abort by EFM shows up as the driver's
 network error) or any verdict of a monitor: the run must end with 0 of both. Reported:
-statements run, probes, failed probes, verdicts and the probe latency (the ``SELECT 1`` of
-each successful probe, against its timeout).
+statements run, probes, failed probes, verdicts, late probes (answered, but read after the
+probe timeout: saved by the watchdog's one extension) and the probe latency (the
+``SELECT 1`` of each successful probe, against its timeout).
 
 Usage: ``uv run python benchmarks/efm_soak.py [--driver pg|mysql] [--duration 600]
 [--threads 16] [--burners 2] [--settings 6000/1000/1] [--out FILE]``; results go to
@@ -214,6 +215,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     "probes": m.probes,
                     "failed_probes": m.failed_probes,
                     "verdicts": m.verdicts,
+                    "late_probes": m.late_probes,
                     "max_probe_s": max(lat) if lat else None,
                 }
             )
@@ -243,6 +245,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "probes": sum(m["probes"] for m in per_monitor),
         "failed_probes": sum(m["failed_probes"] for m in per_monitor),
         "verdicts": sum(m["verdicts"] for m in per_monitor),
+        "late_probes": sum(m["late_probes"] for m in per_monitor),
         "verdict_warnings": verdicts.messages,
         "false_positives": len(errors),
         "errors": errors,

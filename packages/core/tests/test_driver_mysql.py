@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import threading
 import time
 from typing import Any
+
+import pytest
 
 import mysql.connector
 from mysql.connector import errors
@@ -97,6 +102,77 @@ def test_abort_unblocks_a_call_in_another_thread(mysql_server: Any) -> None:
     assert not t.is_alive()
     assert result and D.classify(result[0]) is ErrorKind.NETWORK
     conn.close()
+
+
+_CEXT_CHILD = r"""
+import json, sys, threading, time
+try:
+    import _mysql_connector  # noqa: F401  first: the extension's bundled OpenSSL must load first
+except ImportError as exc:
+    print(json.dumps({"skip": str(exc)}))
+    raise SystemExit(0)
+import mysql.connector
+from mysql.connector.connection_cext import CMySQLConnection
+
+import awsdb
+from awsdb.drivers._mysql import MySQLConnectorDialect
+
+kw = json.loads(sys.argv[1])
+conn = awsdb.connect(mysql.connector.connect, plugins="", use_pure=False, **kw)
+raw = conn.target_connection
+side = mysql.connector.connect(use_pure=True, **kw)
+out = {"cext": isinstance(raw, CMySQLConnection), "recorded": hasattr(raw, "_awsdb_socket")}
+errors = []
+
+def owner():
+    try:
+        cur = conn.cursor()
+        cur.execute("SELECT SLEEP(30)")
+        cur.fetchall()
+    except BaseException as exc:
+        errors.append(exc)
+
+t = threading.Thread(target=owner)
+t.start()
+for _ in range(500):  # until the server runs the statement
+    cur = side.cursor()
+    cur.execute("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO = 'SELECT SLEEP(30)'")
+    if cur.fetchall()[0][0]:
+        break
+    time.sleep(0.01)
+MySQLConnectorDialect().abort(raw)
+t.join(10)
+out["blocked_after_abort"] = t.is_alive()
+out["kind"] = conn.plugin_service.classify(errors[0]).name if errors else None
+out["errno"] = getattr(errors[0], "errno", None) if errors else None
+conn.close()  # the owner closes it (no crash: the descriptor was only shut down)
+side.close()
+out["closed"] = True
+print(json.dumps(out))
+"""
+
+
+def test_abort_unblocks_a_c_extension_call(mysql_server: Any) -> None:
+    # a child process: the C extension loads only when nothing imported ssl before it
+    kw = {k: v for k, v in mysql_server.kwargs().items() if k != "use_pure"}
+    proc = subprocess.run(
+        [sys.executable, "-c", _CEXT_CHILD, json.dumps(kw)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    if "skip" in out:
+        pytest.skip(f"mysql-connector C extension unavailable: {out['skip']}")
+    assert out == {
+        "cext": True,
+        "recorded": True,
+        "blocked_after_abort": False,
+        "kind": "NETWORK",
+        "errno": 2013,
+        "closed": True,
+    }
 
 
 def test_aux_query_rolls_back_its_implicit_transaction(mysql_server: Any) -> None:

@@ -1,10 +1,13 @@
-"""Driver dialect for mysql-connector-python (pure-Python mode)."""
+"""Driver dialect for mysql-connector-python (pure-Python mode; the C extension too, with
+an abort through the socket descriptor recorded at connect on Linux)."""
 
 from __future__ import annotations
 
 import contextlib
 import math
+import os
 import socket
+import stat
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -85,18 +88,48 @@ class MySQLConnectorDialect(DriverDialect):
         """True once the connector dropped its socket (no server round trip)."""
         return getattr(conn, "_socket", None) is None
 
+    def connect(self, target: Callable[..., Any], host: HostInfo, props: Properties) -> Any:
+        """Open the connection; in C-extension mode (``use_pure=False``) also record which
+        socket descriptor it opened, for :meth:`abort` (Linux: ``/proc/self/fd``)."""
+        kwargs = self.connect_kwargs(host, props)
+        if kwargs.get("use_pure", True):
+            return target(**kwargs)
+        before = _socket_inodes()
+        conn = target(**kwargs)
+        if before is not None and not hasattr(conn, "_socket"):
+            found = _new_socket(before, int(kwargs.get("port") or 3306))
+            if found is not None:
+                conn._awsdb_socket = found
+        return conn
+
     def abort(self, conn: Any) -> None:
-        """Shut down the pure-Python connector's socket; unsupported for the C extension."""
+        """Shut down the connection's socket: the pure-Python connector's own socket, or
+        for the C extension the descriptor recorded at connect (still the same socket: its
+        inode is checked). Unsupported for a C-extension connection whose descriptor is
+        unknown (not on Linux, or several sockets to the port opened at the same moment)."""
         net = getattr(conn, "_socket", None)
         sock = getattr(net, "sock", None)
-        if not isinstance(sock, socket.socket):
-            if net is None and hasattr(conn, "_socket"):
-                return  # already closed
+        if isinstance(sock, socket.socket):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            return
+        if net is None and hasattr(conn, "_socket"):
+            return  # already closed
+        recorded = getattr(conn, "_awsdb_socket", None)
+        if recorded is None:
             raise UnsupportedOperationError(
-                "mysql-connector-python: abort needs the pure-Python connection (use_pure=True)"
+                "mysql-connector-python: abort needs the pure-Python connection (use_pure=True) "
+                "or, for the C extension, a socket descriptor known from connect (Linux)"
             )
+        fd, inode = recorded
         with contextlib.suppress(OSError):
-            sock.shutdown(socket.SHUT_RDWR)
+            if os.fstat(fd).st_ino != inode:
+                return  # that socket is gone (the descriptor number was reused)
+            raw = socket.socket(fileno=fd)
+            try:
+                raw.shutdown(socket.SHUT_RDWR)
+            finally:
+                raw.detach()  # the descriptor stays the C library's
 
     def run_aux_query(
         self,
@@ -150,3 +183,36 @@ class MySQLConnectorDialect(DriverDialect):
             # close() is ruled out by the caller (the wrapper tracks its own close).
             return ErrorKind.NETWORK
         return ErrorKind.OTHER
+
+
+def _socket_inodes() -> dict[int, int] | None:
+    """This process's socket descriptors, fd → inode; ``None`` without ``/proc``."""
+    try:
+        names = os.listdir("/proc/self/fd")
+    except OSError:
+        return None
+    out: dict[int, int] = {}
+    for name in names:
+        with contextlib.suppress(OSError, ValueError):
+            st = os.fstat(int(name))
+            if stat.S_ISSOCK(st.st_mode):
+                out[int(name)] = st.st_ino
+    return out
+
+
+def _new_socket(before: dict[int, int], port: int) -> tuple[int, int] | None:
+    """The one TCP socket to ``port`` opened since ``before`` (fd, inode), else ``None``."""
+    after = _socket_inodes() or {}
+    found = []
+    for fd, inode in after.items():
+        if before.get(fd) == inode:
+            continue
+        with contextlib.suppress(OSError):
+            probe = socket.socket(fileno=fd)
+            try:
+                peer = probe.getpeername()
+            finally:
+                probe.detach()
+            if isinstance(peer, tuple) and len(peer) >= 2 and peer[1] == port:
+                found.append((fd, inode))
+    return found[0] if len(found) == 1 else None

@@ -9,9 +9,8 @@ import threading
 import time
 from typing import Any
 
-import pytest
-
 import mysql.connector
+import pytest
 from mysql.connector import errors
 
 from awsdb.drivers import ErrorKind
@@ -136,7 +135,9 @@ t = threading.Thread(target=owner)
 t.start()
 for _ in range(500):  # until the server runs the statement
     cur = side.cursor()
-    cur.execute("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO = 'SELECT SLEEP(30)'")
+    cur.execute(
+        "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO = 'SELECT SLEEP(30)'"
+    )
     if cur.fetchall()[0][0]:
         break
     time.sleep(0.01)

@@ -26,18 +26,32 @@ from collections.abc import Sequence
 
 from awsdb import PluginSpec, hookimpl
 from awsdb_failover._plugin import FailoverPlugin, failover_mode_for
+from awsdb_failover._tracker import AuroraConnectionTrackerPlugin, tracked_connections
 
-__all__ = ["FailoverPlugin", "awsdb_plugin_specs", "failover_mode_for"]
+__all__ = [
+    "AuroraConnectionTrackerPlugin",
+    "FailoverPlugin",
+    "awsdb_plugin_specs",
+    "failover_mode_for",
+    "tracked_connections",
+]
 
 
 @hookimpl
 def awsdb_plugin_specs() -> Sequence[PluginSpec]:
-    """Announce ``failover`` (the AWS wrapper's ``failover_v2`` is an alias of it)."""
+    """Announce ``aurora_connection_tracker`` and ``failover`` (the AWS wrapper's
+    ``failover_v2`` is an alias of it); the weights order them as the AWS wrapper does."""
     return [
+        PluginSpec(
+            code="aurora_connection_tracker",
+            factory=AuroraConnectionTrackerPlugin,
+            weight=100,
+            description="Retires connections to a writer the topology shows demoted.",
+        ),
         PluginSpec(
             code="failover",
             factory=FailoverPlugin,
             weight=500,
             description="Fails over to the cluster's new writer (or a reader) on host failure.",
-        )
+        ),
     ]

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import statistics
 import threading
 import time
@@ -60,6 +61,38 @@ def _raw_client(cluster: PgCluster) -> Callable[[], Any]:
         )
 
     return connect
+
+
+class _Trace(logging.Handler):
+    """Monotonic times of the monitor's verified writer and of the failover's end."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.verified: list[float] = []
+        self.failed_over: list[float] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        now = time.monotonic()
+        msg = record.getMessage()
+        if msg.startswith("verified writer"):
+            self.verified.append(now)
+        elif msg.startswith("failover of"):
+            self.failed_over.append(now)
+
+    def __enter__(self) -> _Trace:
+        for name in ("awsdb.topology", "awsdb.failover"):
+            logger = logging.getLogger(name)
+            logger.addHandler(self)
+            logger.setLevel(logging.DEBUG)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for name in ("awsdb.topology", "awsdb.failover"):
+            logging.getLogger(name).removeHandler(self)
+
+
+def _first_after(times: list[float], t: float) -> float | None:
+    return next((x for x in times if x >= t), None)
 
 
 class _Workload:
@@ -151,6 +184,7 @@ def _one_failover(cluster: PgCluster, client: str) -> dict[str, Any]:
     work.start()
     time.sleep(1.0)  # steady state: the topology monitor is warm
     probe = _WritableProbe(cluster)
+    trace = _Trace().__enter__()
     node = cluster._node(cluster.writer().instance_id)
     kill = node.kill
     kill_times: list[float] = []
@@ -172,7 +206,10 @@ def _one_failover(cluster: PgCluster, client: str) -> dict[str, Any]:
         time.sleep(0.01)
     work.stop()
     probe.stop()
+    trace.__exit__()
     promoted_at = probe.writable_at.get(new_host, promoted_at_controller(killed_at, report))
+    verified = _first_after(trace.verified, killed_at)
+    failed_over = _first_after(trace.failed_over, killed_at)
     # the first commit on the new writer (a backend of the killed server may still commit
     # for a moment after the signal: those commits are not counted as recovered)
     first = next((t for t, a in work.commits if a == new_host), None)
@@ -190,6 +227,10 @@ def _one_failover(cluster: PgCluster, client: str) -> dict[str, Any]:
         "promoted_s": report.steps.get("promoted"),
         "after_promoted_s": lost_promoted,
         "gap_s": (first - last) if first is not None and last is not None else None,
+        "verified_after_promoted_s": (verified - promoted_at) if verified is not None else None,
+        "connected_after_promoted_s": (
+            (failed_over - promoted_at) if failed_over is not None else None
+        ),
         "errors": work.errors,
         "reconnects": work.reconnects,
     }

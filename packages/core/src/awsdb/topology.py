@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from awsdb._topology_search import SearchSettings, WriterSearch
 from awsdb.errors import ProgrammingError
 from awsdb.hosts import HostInfo, HostRole
 from awsdb.monitors import Monitor
@@ -40,7 +41,11 @@ __all__ = ["TopologyHostListProvider", "TopologyMonitor", "host_changes", "insta
 _log = logging.getLogger("awsdb.topology")
 
 _HIGH_RATE_AFTER_PANIC_S = 30.0
-_PROBE_AGAIN_S = 0.005
+_PROBE_AGAIN_S = 0.002  # between two probes of one instance while a connection waits
+_RETRY_S = 0.1  # reconnect after a network error
+_RETRY_WAITING_S = 0.01  # the same while a connection waits
+_PANIC_SLICE_S = 0.05
+_JOIN_PROBES_S = 3.0
 
 
 def instance_pattern(props: Properties, host: str) -> str:
@@ -121,7 +126,11 @@ class TopologyMonitor(Monitor):
         self._conn_host: HostInfo | None = None
         self._last_error: BaseException | None = None
         self._waiters = 0
-        self._probes: dict[str, Any] = {}  # url → connection, kept while in panic
+        # hosts connections saw fail since the last search began (None: unknown host)
+        self._suspects: set[str | None] = set()
+        self._search: WriterSearch | None = None
+        self._ended: list[WriterSearch] = []  # stopped, threads perhaps still ending
+        self._claimed: tuple[Any, HostInfo] | None = None  # a search's winner, to adopt
 
     # --- read by connections -------------------------------------------------------------
 
@@ -139,6 +148,11 @@ class TopologyMonitor(Monitor):
     def in_panic(self) -> bool:
         """True while the monitor looks for a (new) writer."""
         return self._panic
+
+    @property
+    def last_error(self) -> BaseException | None:
+        """The last error a topology query or probe raised (``None`` if none yet)."""
+        return self._last_error
 
     def writer(self) -> HostInfo | None:
         """The writer of the last topology read."""
@@ -166,19 +180,23 @@ class TopologyMonitor(Monitor):
                 self._cond.notify_all()
         self.wake()
 
-    def request_panic(self) -> None:
+    def request_panic(self, failed: str | None = None) -> None:
         """Look for the writer now (a connection saw its host fail).
 
-        The monitoring connection is aborted: it points at the host that just failed for
-        someone, and a topology query blocked on it (a black-holed network answers
-        nothing, not even a reset) must not hold up the search for the new writer.
+        ``failed`` is that host (``host:port``), if known. The monitoring connection is
+        aborted when it points at that host (or the host is unknown): a topology query
+        blocked on it (a black-holed network answers nothing, not even a reset) must not
+        hold up the search for the new writer. A monitoring connection to another host is
+        asked first instead: if it is still on the writer, one round trip settles it.
         """
         with self._cond:
             already = self._panic
             self._panic = True
-            conn = self._conn
-        if not already and conn is not None:
-            self._driver.abort(conn)
+            self._suspects.add(failed)
+            conn, host = self._conn, self._conn_host
+        on_failed = failed is None or host is None or host.url == failed
+        if not already and conn is not None and on_failed:
+            _abort_quietly(self._driver, conn)
         self.wake()
 
     def wait_for_writer(self, exclude: str | None, timeout: float) -> HostInfo | None:
@@ -187,7 +205,7 @@ class TopologyMonitor(Monitor):
         deadline = time.monotonic() + timeout
         with self._cond:
             self._waiters += 1
-        self.request_panic()
+        self.request_panic(exclude)
         try:
             with self._cond:
                 while True:
@@ -216,17 +234,22 @@ class TopologyMonitor(Monitor):
     def step(self) -> float:
         """One round: read the topology (normal) or find the writer (panic)."""
         if self._panic:
-            self._find_writer()
+            self._panic_step()
+            if self._panic:
+                return 0.0  # the search paces its probes itself
         else:
             self._refresh()
-        if self._panic and self._waiters:
-            return _PROBE_AGAIN_S  # a connection is waiting for the new writer: no pause
-        if self._panic or time.monotonic() < self._high_rate_until:
-            return float(self._props.get("cluster_topology_high_refresh_rate_ms")) / 1000
+            if self._panic:
+                return 0.0
+        if time.monotonic() < self._high_rate_until:
+            return self._high_rate_s()
         return float(self._props.get("topology_refresh_ms")) / 1000
 
+    def _high_rate_s(self) -> float:
+        return float(self._props.get("cluster_topology_high_refresh_rate_ms")) / 1000
+
     def _query(self, conn: Any) -> AuxQuery:
-        timeout = float(self._props.get("auxiliary_query_timeout_sec") or 5)
+        timeout = self._aux_timeout_s()
         driver = self._driver
 
         def run(sql: str, params: Any = None) -> list[tuple[Any, ...]]:
@@ -234,21 +257,20 @@ class TopologyMonitor(Monitor):
 
         return run
 
+    def _aux_timeout_s(self) -> float:
+        return float(self._props.get("auxiliary_query_timeout_sec") or 5)
+
     def _open(self, host: HostInfo) -> Any:
         return self._driver.connect(self._target, host, self._props)
 
     def _drop(self) -> None:
         conn, self._conn, self._conn_host = self._conn, None, None
         if conn is not None:
-            try:
-                conn.close()
-            except Exception as exc:
-                _log.debug("closing the topology connection failed: %s", type(exc).__name__)
+            _close_quietly(conn)
 
     def _refresh(self) -> None:
         if self._conn is None:
             self._panic = True
-            self._find_writer()
             return
         try:
             hosts = self._dialect.query_topology(
@@ -257,10 +279,10 @@ class TopologyMonitor(Monitor):
         except Exception as exc:
             if self.stopping:
                 return
+            self._last_error = exc
             _log.info("topology query on %s failed: %s", self._conn_host, type(exc).__name__)
             self._drop()
             self._panic = True
-            self._find_writer()
             return
         writer = next((h for h in hosts if h.role is HostRole.WRITER), None)
         if writer is None or (self._conn_host is not None and writer.url != self._conn_host.url):
@@ -268,7 +290,6 @@ class TopologyMonitor(Monitor):
             self._publish(hosts, verified=None)
             self._drop()
             self._panic = True
-            self._find_writer()
             return
         self._publish(hosts, verified=writer)
 
@@ -282,60 +303,89 @@ class TopologyMonitor(Monitor):
             seen.setdefault(h.url, h)
         return list(seen.values())
 
-    def _probe(self, host: HostInfo) -> Any:
-        """A connection to ``host`` for panic probes, kept open between rounds."""
-        conn = self._probes.get(host.url)
-        if conn is None or self._driver.is_closed(conn):
-            conn = self._probes[host.url] = self._open(host)
-        return conn
+    def _settings(self) -> SearchSettings:
+        def pause_s() -> float:
+            return _PROBE_AGAIN_S if self._waiters else self._high_rate_s()
 
-    def _close_probes(self, keep: Any = None) -> None:
-        probes, self._probes = self._probes, {}
-        for conn in probes.values():
-            if conn is not keep:
-                _close_quietly(conn)
+        def retry_s() -> float:
+            return _RETRY_WAITING_S if self._waiters else _RETRY_S
 
-    def _find_writer(self) -> None:
-        queue = self._candidates()
-        seen = {h.url for h in queue}
-        while queue:
-            host = queue.pop(0)
+        return SearchSettings(
+            driver=self._driver,
+            dialect=self._dialect,
+            pattern=self._pattern,
+            default_port=self._default_port,
+            aux_timeout_s=self._aux_timeout_s(),
+            open=self._open,
+            pause_s=pause_s,
+            retry_s=retry_s,
+            topology_known=lambda: bool(self._hosts),
+            instance=self._instance,
+            announce=self._announce,
+            claim=self._claim,
+        )
+
+    def _panic_step(self) -> None:
+        search = self._search
+        if search is None:
+            with self._cond:
+                suspects, self._suspects = self._suspects, set()
+            warm: tuple[HostInfo, Any] | None = None
+            host = self._conn_host
+            if self._conn is not None and host is not None and not suspects & {None, host.url}:
+                warm = (host, self._conn)  # handed to the search: it asks it first
+                self._conn, self._conn_host = None, None
+            self._drop()
+            search = self._search = WriterSearch(self._settings(), self.cluster_id)
+            search.start(self._candidates(), warm)
+        if not search.wait(_PANIC_SLICE_S):
+            error = search.last_error
+            if error is not None:
+                self._last_error = error
+            return
+        self._search = None
+        self._end(search)
+        with self._cond:
+            claimed, self._claimed = self._claimed, None
+        if claimed is not None:
+            self._drop()
+            self._conn, self._conn_host = claimed
+
+    def _instance(self, host: HostInfo) -> HostInfo | None:
+        return next((h for h in self._hosts if h.url == host.url), None)
+
+    def _announce(self, writer: HostInfo) -> None:
+        """A probe verified ``writer`` (an instance of the topology): waiters may use it
+        now; its topology follows a round trip later (runs on the probe's thread)."""
+        with self._cond:
             if self.stopping:
                 return
-            try:
-                conn = self._probe(host)
-                query = self._query(conn)
-                is_writer = self._dialect.writer_check(query)
-                hosts: list[HostInfo] = []
-                if is_writer or not self._hosts:
-                    # a reader's topology is read only to discover instances we do not know
-                    hosts = self._dialect.query_topology(
-                        query, host_pattern=self._pattern, default_port=self._default_port
-                    )
-            except Exception as exc:
-                self._last_error = exc
-                dead = self._probes.pop(host.url, None)
-                if dead is not None:
-                    _close_quietly(dead)
-                continue
-            writer = next((h for h in hosts if h.role is HostRole.WRITER), None)
-            if not is_writer or writer is None:
-                # a reader (or an endpoint pointing at one) still tells us who else exists
-                for h in hosts:
-                    if h.url in seen:
-                        continue
-                    seen.add(h.url)
-                    if h.role is HostRole.WRITER:
-                        queue.insert(0, h)  # the writer it reports is probed next
-                    else:
-                        queue.append(h)
-                continue
-            self._drop()
-            self._close_probes(keep=conn)
-            self._conn, self._conn_host = conn, writer
-            self._high_rate_until = time.monotonic() + _HIGH_RATE_AFTER_PANIC_S
-            self._publish(hosts, verified=writer, end_panic=True)
-            return
+            self._verified_writer = writer
+            self._verified_at = time.monotonic()
+            self._high_rate_until = self._verified_at + _HIGH_RATE_AFTER_PANIC_S
+            self._panic = False
+            self._cond.notify_all()
+        _log.debug("verified writer of %s: %s", self.cluster_id, writer.url)
+
+    def _claim(self, conn: Any, writer: HostInfo, hosts: list[HostInfo]) -> bool:
+        """A probe verified ``writer`` (runs on the probe's thread): publish at once, and
+        leave its connection for the monitor thread to adopt."""
+        with self._cond:
+            if self.stopping:
+                return False
+            self._claimed = (conn, writer)
+        self._high_rate_until = time.monotonic() + _HIGH_RATE_AFTER_PANIC_S
+        announced = self._verified_writer is not None and self._verified_writer.url == writer.url
+        self._publish(hosts, verified=writer, end_panic=True)
+        if not announced:
+            _log.debug("verified writer of %s: %s", self.cluster_id, writer.url)
+        return True
+
+    def _end(self, search: WriterSearch) -> None:
+        search.stop()
+        self._ended = [s for s in self._ended if s.alive()]
+        if search.alive():
+            self._ended.append(search)
 
     def _publish(
         self, hosts: list[HostInfo], *, verified: HostInfo | None, end_panic: bool = False
@@ -358,24 +408,47 @@ class TopologyMonitor(Monitor):
             self._services.notify_host_list_changed(self.cluster_id, changes)
 
     def interrupt(self) -> None:
-        """Abort the monitoring connection so that a stuck query returns."""
-        for conn in [self._conn, *list(self._probes.values())]:
-            if conn is not None:
-                self._driver.abort(conn)
+        """Abort the monitoring and probe connections so that a stuck query returns."""
+        conn = self._conn
+        if conn is not None:
+            _abort_quietly(self._driver, conn)
+        search = self._search
+        if search is not None:
+            search.interrupt()
         with self._cond:
             self._cond.notify_all()
 
     def close(self) -> None:
-        """Close the monitoring and probe connections."""
+        """Close the monitoring connection; end the probes and join their threads."""
         self._drop()
-        self._close_probes()
+        search, self._search = self._search, None
+        if search is not None:
+            search.interrupt()
+            self._ended.append(search)
+        deadline = time.monotonic() + _JOIN_PROBES_S
+        for ended in self._ended:
+            ended.interrupt()
+        for ended in self._ended:
+            ended.join(max(0.0, deadline - time.monotonic()))
+        self._ended = []
+        with self._cond:
+            claimed, self._claimed = self._claimed, None
+        if claimed is not None:
+            _close_quietly(claimed[0])
 
 
 def _close_quietly(conn: Any) -> None:
     try:
         conn.close()
     except Exception as exc:
-        _log.debug("closing a probe connection failed: %s", type(exc).__name__)
+        _log.debug("closing a topology connection failed: %s", type(exc).__name__)
+
+
+def _abort_quietly(driver: DriverDialect, conn: Any) -> None:
+    try:
+        driver.abort(conn)
+    except Exception as exc:
+        _log.debug("aborting the topology connection failed: %s", type(exc).__name__)
 
 
 class TopologyHostListProvider:

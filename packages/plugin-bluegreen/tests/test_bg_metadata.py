@@ -32,7 +32,7 @@ Query = Callable[[str, Sequence[object] | None], list[tuple[object, ...]]]
 
 def _pg_query(conn: psycopg.Connection[Any]) -> Query:
     def run(sql: str, params: Sequence[object] | None) -> list[tuple[object, ...]]:
-        return list(conn.execute(sql, params).fetchall())  # type: ignore[arg-type]
+        return list(conn.execute(sql, params).fetchall())
 
     return run
 

@@ -687,7 +687,8 @@ BG_SUSPEND_NEW_BLUE_CONNECTIONS = Property(
     "bg_suspend_new_blue_connections",
     bool,
     False,
-    "Suspend new blue connects during IN_PROGRESS instead of substituting the IP address.",
+    "Accepted for compatibility: awsdb always suspends new blue connects during IN_PROGRESS "
+    "(the AWS wrapper substitutes the blue IP address unless this is set).",
     owner="bg",
 )
 

@@ -70,11 +70,11 @@ def _backends(cluster: PgCluster, instance_id: str, application: str) -> int:
     return int(row[0])
 
 
-def test_default_chain_is_tracker_then_failover() -> None:
+def test_default_chain_is_initial_connection_tracker_failover() -> None:
     services = get_services()
     codes = services.plugins.default_codes()
     resolved = [r.code for r in services.plugins.resolve(codes, auto_sort=True)]
-    assert resolved[:2] == ["aurora_connection_tracker", "failover"]
+    assert resolved[:3] == ["initial_connection", "aurora_connection_tracker", "failover"]
     assert set(resolved) <= {"initial_connection", "aurora_connection_tracker", "failover", "efm"}
 
 
@@ -124,7 +124,11 @@ def test_default_chain_sigkill_failover_retires_the_old_writer_connections(
     conns = [_connect(cluster) for _ in range(5)]  # no plugins=: the default chain
     try:
         chain = [type(p).__name__ for p in conns[0].plugin_service.plugins]
-        assert chain[:2] == ["AuroraConnectionTrackerPlugin", "FailoverPlugin"]
+        assert chain[:3] == [
+            "InitialConnectionPlugin",
+            "AuroraConnectionTrackerPlugin",
+            "FailoverPlugin",
+        ]
         services = get_services()
         assert tracked_connections(services) == {_url(cluster, "instance-1"): 5}
         cluster.failover(target="instance-2")

@@ -25,12 +25,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from awsdb import PluginSpec, hookimpl
+from awsdb_failover._initial_connection import InitialConnectionPlugin
 from awsdb_failover._plugin import FailoverPlugin, failover_mode_for
 from awsdb_failover._tracker import AuroraConnectionTrackerPlugin, tracked_connections
 
 __all__ = [
     "AuroraConnectionTrackerPlugin",
     "FailoverPlugin",
+    "InitialConnectionPlugin",
     "awsdb_plugin_specs",
     "failover_mode_for",
     "tracked_connections",
@@ -39,9 +41,16 @@ __all__ = [
 
 @hookimpl
 def awsdb_plugin_specs() -> Sequence[PluginSpec]:
-    """Announce ``aurora_connection_tracker`` and ``failover`` (the AWS wrapper's
-    ``failover_v2`` is an alias of it); the weights order them as the AWS wrapper does."""
+    """Announce ``initial_connection``, ``aurora_connection_tracker`` and ``failover`` (the
+    AWS wrapper's ``failover_v2`` is an alias of it); the weights order them as the AWS
+    wrapper does."""
     return [
+        PluginSpec(
+            code="initial_connection",
+            factory=InitialConnectionPlugin,
+            weight=50,
+            description="Opens the initial connection on a verified writer (or reader) instance.",
+        ),
         PluginSpec(
             code="aurora_connection_tracker",
             factory=AuroraConnectionTrackerPlugin,

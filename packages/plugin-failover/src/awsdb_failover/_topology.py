@@ -24,6 +24,7 @@ __all__ = [
     "cluster_id_of",
     "existing_monitor",
     "host_of",
+    "identify",
     "join_topology",
     "seed_hosts",
 ]
@@ -128,3 +129,19 @@ def join_topology(service: Any, conn: Any, host: HostInfo, props: Any) -> Cluste
 def host_of(monitor: TopologyMonitor, url: str) -> HostInfo | None:
     """The topology host whose ``host:port`` is ``url``."""
     return next((h for h in monitor.hosts if h.url == url), None)
+
+
+def identify(link: ClusterLink, query: Any) -> HostInfo | None:
+    """The topology host a connection is on, asked of the server (the dialect's instance-id
+    query, one round trip); ``None`` when the server's id is not in the topology."""
+    try:
+        ident = link.dialect.instance_id(query)
+    except Exception as exc:
+        _log.debug("instance id query failed: %s", type(exc).__name__)
+        return None
+    if ident is None:
+        return None
+    return next(
+        (h for h in link.monitor.hosts if h.host_id in ident or h.matches(ident[1])),
+        None,
+    )

@@ -27,7 +27,7 @@ from awsdb import rds
 from awsdb.hosts import HostInfo, HostRole
 from awsdb.plugin import ConnectionChange, HostChange, Plugin
 from awsdb.stash import StashKey
-from awsdb_failover._topology import ClusterLink, host_of, join_topology
+from awsdb_failover._topology import ClusterLink, host_of, identify, join_topology
 
 __all__ = ["AuroraConnectionTrackerPlugin", "TrackedConnections", "tracked_connections"]
 
@@ -146,17 +146,7 @@ class AuroraConnectionTrackerPlugin(Plugin):
         if not rds.classify(host.host).is_cluster:
             return host  # an instance the topology does not list (yet)
         # a cluster endpoint: ask the server which instance answered
-        try:
-            ident = link.dialect.instance_id(self.service.aux_query())
-        except Exception as exc:
-            _log.debug("instance id query failed: %s", type(exc).__name__)
-            return None
-        if ident is None:
-            return None
-        return next(
-            (h for h in monitor.hosts if h.host_id in ident or h.matches(ident[1])),
-            None,
-        )
+        return identify(link, self.service.aux_query())
 
     def release(self) -> None:
         """Stop tracking; give the topology monitor back."""

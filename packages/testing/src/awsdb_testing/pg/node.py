@@ -230,6 +230,7 @@ class PgNode:
     def kill(self) -> None:
         """SIGKILL the postmaster and every child by PID (no shutdown checkpoint)."""
         pid = self._pid
+        shmid = self._sysv_shmid()
         if pid is not None:
             kill_tree(pid, signal.SIGKILL)
             get_registry().unregister(pid)
@@ -237,6 +238,19 @@ class PgNode:
         self._pid = None
         with contextlib.suppress(FileNotFoundError):
             (self.data / "postmaster.pid").unlink()
+        if shmid is not None and pid is not None:
+            # a killed postmaster leaves its small SysV interlock segment behind; thousands
+            # of kills exhaust the kernel's segment limit (SHMMNI) for every server
+            subprocess.run(["ipcrm", "-m", str(shmid)], capture_output=True, check=False)
+
+    def _sysv_shmid(self) -> int | None:
+        """The SysV shared memory id from ``postmaster.pid`` (line 7: key, id)."""
+        try:
+            lines = (self.data / "postmaster.pid").read_text().splitlines()
+        except OSError:
+            return None
+        parts = lines[6].split() if len(lines) > 6 else []
+        return int(parts[1]) if len(parts) == 2 and parts[1].isdigit() else None
 
     def stop(self, timeout: float = 30.0) -> None:
         """Fast shutdown (SIGINT): clients get an admin-shutdown error; falls back to kill."""

@@ -27,6 +27,7 @@ from awsdb_testing._procs import (
     allocate_loopback_block,
     get_registry,
     make_run_dir,
+    port_is_free,
     remove_tree,
     server_user,
 )
@@ -545,6 +546,48 @@ class PgCluster:
 
         reclone_node(self, self._node(node))
 
+    def add_node(self) -> NodeInfo:
+        """Add an instance: a new replica of the writer on the next loopback address.
+
+        The node is base-backed-up from the writer and started as its standby, listed in
+        the membership (live mode reports it; in static mode only the rows you set are
+        reported) and, when the names are installed, given its instance name in the
+        resolver. :meth:`restore` removes it again (the snapshot does not hold it).
+        """
+        from awsdb_testing.pg.failover import reclone_node
+
+        if self.config.network is not None:
+            raise NotImplementedError("add_node is not supported inside network namespaces")
+        with self._lock:
+            index = len(self._nodes) + 1
+            octet = self.config.first_octet + index - 1
+            port = self._nodes[0].port
+            host = f"127.0.0.{octet}"
+            if octet > 254 or not port_is_free(host, port, check_wildcard=False):
+                raise OSError(f"{host}:{port} is not available for a new node")
+            node = self._make_node(index, host, port)
+            self._nodes.append(node)
+        try:
+            reclone_node(self, node)
+        except BaseException:
+            node.kill()
+            with self._lock:
+                self._nodes.remove(node)
+            remove_tree(node.dir)
+            raise
+        writer = self._node(self.writer())
+        with writer.connect() as conn:
+            conn.execute("SET synchronous_commit = local")
+            conn.execute(
+                "INSERT INTO aurora_emu.topology (server_id, host, port, is_writer)"
+                " VALUES (%s, %s, %s, false) ON CONFLICT (server_id) DO UPDATE"
+                " SET host = excluded.host, port = excluded.port",
+                (node.instance_id, node.host, node.port),
+            )
+            self._wait_replayed(conn)
+        self._refresh_names()
+        return self._info(node)
+
     def wait_converged(self, timeout: float = 10.0) -> float:
         """Wait until every running node reports the actual writer and a marker replicated.
 
@@ -581,6 +624,12 @@ class PgCluster:
         if self._snapshot is None:
             raise RuntimeError("no snapshot to restore")
         self._kill_all()
+        # nodes added after the snapshot was taken (add_node) go away with their data
+        with self._lock:
+            added = [n for n in self._nodes if not (self._snapshot / n.dir.name).exists()]
+            self._nodes = [n for n in self._nodes if n not in added]
+        for n in added:
+            remove_tree(n.dir)
         restore_from(self, self._snapshot)
         self.point_writer_endpoint(self._writers()[0].instance_id, delay_s=0)
 

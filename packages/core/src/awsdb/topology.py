@@ -201,8 +201,12 @@ class TopologyMonitor(Monitor):
 
     def wait_for_writer(self, exclude: str | None, timeout: float) -> HostInfo | None:
         """Block until the monitor verified a writer other than ``exclude`` (a ``host:port``),
-        at most ``timeout`` seconds; ``None`` on timeout. Enters panic mode."""
-        deadline = time.monotonic() + timeout
+        at most ``timeout`` seconds; ``None`` on timeout. Enters panic mode.
+
+        ``exclude`` itself is returned once the monitor verified it again after this call
+        (the connection was lost, not the writer: a reset, a terminated session)."""
+        asked = time.monotonic()
+        deadline = asked + timeout
         with self._cond:
             self._waiters += 1
         self.request_panic(exclude)
@@ -210,7 +214,11 @@ class TopologyMonitor(Monitor):
             with self._cond:
                 while True:
                     writer = self._verified_writer
-                    if writer is not None and writer.url != exclude and not self._panic:
+                    if (
+                        writer is not None
+                        and not self._panic
+                        and (writer.url != exclude or self._verified_at > asked)
+                    ):
                         return writer
                     left = deadline - time.monotonic()
                     if left <= 0 or self.stopping:

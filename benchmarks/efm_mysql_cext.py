@@ -193,10 +193,12 @@ def main() -> None:
             def kill() -> None:
                 side.cursor().execute(f"KILL QUERY {conn_id}")
 
-            threading.Timer(FAULT_AFTER_S, kill).start()
+            killer = threading.Timer(FAULT_AFTER_S, kill)
+            killer.start()
             results["kill_query_reachable"] = _timed(
                 lambda: (cur.execute(f"SELECT SLEEP({SLEEP_S})"), cur.fetchall())
             )
+            killer.join()  # the interrupted call may return before KILL's own reply
             side.close()
             with contextlib.suppress(Exception):
                 raw.close()

@@ -101,13 +101,15 @@ def test_idle_monitor_does_not_probe() -> None:
 def test_short_calls_do_not_wake_an_idle_monitor() -> None:
     settings = EfmSettings(grace_ms=30_000, interval_ms=5000, count=3)
     monitor = HostMonitor(HOST, settings, _Driver([]), _Conn, HostAvailabilityRegistry())  # type: ignore[arg-type]
-    assert monitor.step() == 30.0  # idle: look again after one grace period
+    # idle: look again after one grace period, less the lead for opening the probe
+    # connection ahead (connect timeout 3 s + 0.5 s)
+    assert monitor.step() == 26.5
     service = _Service()
     for _ in range(100):
         monitor.stop_monitoring(monitor.start_monitoring(weakref.ref(service)))  # type: ignore[arg-type]
     assert not monitor._wakeup.is_set()
     ctx = monitor.start_monitoring(weakref.ref(service))  # type: ignore[arg-type]
-    assert 29 < monitor.step() <= 30  # in flight: planned for when it becomes active
+    assert 26 < monitor.step() <= 26.5  # in flight: planned for the lead before it is active
     monitor.stop_monitoring(ctx)
 
 
@@ -253,3 +255,46 @@ def test_reply_waiting_reads_the_socket_state() -> None:
     finally:
         a.close()
         b.close()
+
+
+def test_probe_connection_opens_ahead_of_the_grace_end() -> None:
+    opened: list[_Conn] = []
+    driver = _Driver([True])
+
+    def connect() -> _Conn:
+        conn = _Conn(driver)
+        opened.append(conn)
+        return conn
+
+    # grace 1 s < the 1.5 s lead (connect timeout 1 s + 0.5 s): open at once
+    settings = EfmSettings(grace_ms=1000, interval_ms=1000, count=1)
+    monitor = HostMonitor(HOST, settings, driver, connect, HostAvailabilityRegistry())  # type: ignore[arg-type]
+    service = _Service()
+    ctx = monitor.start_monitoring(weakref.ref(service))  # type: ignore[arg-type]
+    assert monitor.step() <= 1.0
+    assert len(opened) == 1 and opened[0].autocommit
+    assert monitor.probes == 0  # opening it is not a probe
+    assert monitor.step() <= 1.0  # until then: no second connection
+    assert len(opened) == 1
+    monitor.stop_monitoring(ctx)
+    monitor.close()
+    assert opened[0].closed
+
+
+def test_failed_connect_ahead_is_not_a_failed_probe() -> None:
+    attempts: list[int] = []
+
+    def connect() -> _Conn:
+        attempts.append(1)
+        raise OSError("refused")
+
+    settings = EfmSettings(grace_ms=1000, interval_ms=1000, count=1)
+    monitor = HostMonitor(HOST, settings, _Driver([]), connect, HostAvailabilityRegistry())  # type: ignore[arg-type]
+    service = _Service()
+    ctx = monitor.start_monitoring(weakref.ref(service))  # type: ignore[arg-type]
+    monitor.step()
+    monitor.step()  # not retried for the same call: its first probe will connect
+    assert attempts == [1]
+    assert monitor.probes == 0 and monitor.failed_probes == 0 and monitor.verdicts == 0
+    monitor.stop_monitoring(ctx)
+    monitor.close()

@@ -48,6 +48,7 @@ _MIN_IDLE_POLL_S = 0.1
 _MIN_PROBE_GAP_S = 0.1  # at least this long between two probes
 _MIN_PROBE_TIMEOUT_S = 0.2
 _LATENCIES_KEPT = 4096
+_PRECONNECT_MARGIN_S = 0.5  # the probe connection opens this long plus a connect timeout early
 _monotonic = time.monotonic
 
 
@@ -222,6 +223,8 @@ class HostMonitor(Monitor):
         self._conn: Any = None
         self._conn_lock = threading.Lock()  # the probe connection vs. interrupt()
         self._failures = 0
+        self._lead_s = settings.connect_timeout_s + _PRECONNECT_MARGIN_S
+        self._preconnected_for = 0.0
         self._watchdog = _Watchdog(f"awsdb-efm-watchdog {host.url}", self._abort_probe)
         self.probes = 0
         """Probes run so far (each one a round trip or a connect attempt)."""
@@ -260,21 +263,25 @@ class HostMonitor(Monitor):
 
     def step(self) -> float:
         """Probe while a context is active; otherwise sleep until the next one is due (or
-        one grace period when there is none)."""
+        one grace period when there is none), opening the probe connection ahead of time."""
         now = time.monotonic()
+        connect_for: float | None = None
         with self._lock:
             due = [c.active_at for c in self._contexts]
             active = any(t <= now for t in due)
             if not active:
-                # Nothing registered: look again after one grace period. A call registered
-                # meanwhile cannot become active before that, so registering never has to
-                # wake the monitor (no thread wake-up per statement).
-                delay = min(due) - now if due else max(self._grace_s, _MIN_IDLE_POLL_S)
+                # Nothing registered: look again after (about) one grace period. A call
+                # registered meanwhile cannot become active before that, so registering
+                # never has to wake the monitor (no thread wake-up per statement).
+                delay, connect_for = self._plan(now, min(due) if due else None)
                 self._planned = now + delay
             else:
                 self._planned = 0.0
         if not active:
             self._failures = 0
+            if connect_for is not None:
+                self._preconnect(connect_for)
+                return max(connect_for - time.monotonic(), 0.0)
             return delay
         started = time.monotonic()
         healthy = self._probe()
@@ -288,27 +295,54 @@ class HostMonitor(Monitor):
         elapsed = time.monotonic() - started
         return max(self.settings.interval_ms / 1000 - elapsed, _MIN_PROBE_GAP_S)
 
+    def _plan(self, now: float, first: float | None) -> tuple[float, float | None]:
+        """How long to sleep before the next look, and whether to open the probe connection
+        now (the activation time it is opened for). Without a probe connection the monitor
+        opens one a connect timeout (plus 0.5 s) before the first context becomes active, so
+        that a host that dies inside the grace period fails the first probe at once instead
+        of costing a connect timeout first."""
+        lead = self._lead_s if self._conn is None else 0.0
+        if first is None:
+            return max(self._grace_s - lead, self._grace_s / 2, _MIN_IDLE_POLL_S), None
+        left = first - now
+        if lead and left <= lead:
+            return left, (first if self._preconnected_for != first else None)
+        return left - lead, None
+
+    def _preconnect(self, first: float) -> None:
+        """Open the probe connection ahead of the context that becomes active at ``first``
+        (once per activation time; a failure is not a failed probe: the first probe will
+        try again)."""
+        self._preconnected_for = first
+        try:
+            self._open()
+        except Exception as exc:
+            _log.debug("efm: connecting to %s ahead failed: %s", self.host.url, type(exc).__name__)
+
+    def _open(self) -> Any:
+        """Open the probe connection, in autocommit mode (no BEGIN / ROLLBACK round trips)."""
+        conn = self._connect()
+        with self._conn_lock:
+            self._conn = conn
+        try:
+            self._driver.set_autocommit(conn, True)
+        except BaseException:
+            self._drop_conn()
+            raise
+        return conn
+
     def _probe(self) -> bool:
-        """One probe: open the probe connection (autocommit) if there is none, then one
-        ``SELECT 1`` round trip under the watchdog. A failed connect or query is a failed
-        probe and leaves no connection behind (the next probe reconnects)."""
+        """One probe: open the probe connection if there is none, then one ``SELECT 1``
+        round trip under the watchdog. A failed connect or query is a failed probe and
+        leaves no connection behind (the next probe reconnects)."""
         self.probes += 1
         conn = self._conn
         if conn is None:
             try:
-                conn = self._connect()
+                conn = self._open()
             except Exception as exc:
                 self.failed_probes += 1
                 _log.debug("efm: connecting to %s failed: %s", self.host.url, type(exc).__name__)
-                return False
-            with self._conn_lock:
-                self._conn = conn
-            try:
-                self._driver.set_autocommit(conn, True)  # no BEGIN / ROLLBACK round trips
-            except Exception as exc:
-                self.failed_probes += 1
-                _log.debug("efm: probe connection to %s: %s", self.host.url, type(exc).__name__)
-                self._drop_conn()
                 return False
         ok = False
         started = time.monotonic()

@@ -274,6 +274,9 @@ class BlueGreenPlugin(Plugin):
         return self._lease_pair(source)
 
     def _lease_pair(self, source: MonitorLease[SideMonitor]) -> Deployment | None:
+        if source.monitor.stopping:  # retired while we leased it: no routing this time
+            source.release()
+            return None
         dep = source.monitor.deployment
         try:
             green = self.service.services.monitors.acquire(

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -106,3 +107,27 @@ def test_mysql_switchover_without_the_plugin_fails_queries(deployment: MySQLBlue
     finally:
         result = workload.stop()
     assert result.failed > 0
+
+
+def test_mysql_grants_missing_on_green_is_a_clear_error(deployment: MySQLBlueGreen) -> None:
+    bg = deployment
+    assert bg.green is not None
+    for node in bg.green.nodes:
+        root = bg.green.superuser_connect(node.instance_id)
+        try:
+            cur = root.cursor()
+            cur.execute("SET SESSION sql_log_bin = 0")
+            cur.execute(f"REVOKE SELECT ON mysql.rds_topology FROM '{APP_USER}'@'%'")
+        finally:
+            root.close()
+    with _connect(bg, "bg") as conn:
+        plugin = next(p for p in conn.plugin_service.plugins if isinstance(p, BlueGreenPlugin))
+        dep = plugin.deployment
+        assert dep is not None
+        deadline = time.monotonic() + 30
+        while dep.error(Role.TARGET) is None:
+            assert time.monotonic() < deadline, "the green side never reported its error"
+            dep.wait(0.1)
+        assert "GRANT SELECT ON mysql.rds_topology" in (dep.error(Role.TARGET) or "")
+        assert dep.error(Role.SOURCE) is None
+        assert dep.phase() is Phase.CREATED  # blue still reports

@@ -298,3 +298,19 @@ def test_failed_connect_ahead_is_not_a_failed_probe() -> None:
     assert monitor.probes == 0 and monitor.failed_probes == 0 and monitor.verdicts == 0
     monitor.stop_monitoring(ctx)
     monitor.close()
+
+
+def test_connect_ahead_still_failing_at_activation_is_a_failed_probe() -> None:
+    def connect() -> _Conn:
+        time.sleep(0.3)  # longer than the grace period: the call is active when it fails
+        raise OSError("timed out")
+
+    settings = EfmSettings(grace_ms=100, interval_ms=1000, count=1)
+    monitor = HostMonitor(HOST, settings, _Driver([]), connect, HostAvailabilityRegistry())  # type: ignore[arg-type]
+    service = _Service()
+    ctx = monitor.start_monitoring(weakref.ref(service))  # type: ignore[arg-type]
+    monitor.step()
+    assert monitor.probes == 1 and monitor.failed_probes == 1
+    assert monitor.verdicts == 1 and service.aborts == 1 and ctx.aborted
+    monitor.stop_monitoring(ctx)
+    monitor.close()

@@ -280,20 +280,30 @@ class HostMonitor(Monitor):
         if not active:
             self._failures = 0
             if connect_for is not None:
-                self._preconnect(connect_for)
-                return max(connect_for - time.monotonic(), 0.0)
+                if self._preconnect(connect_for) or time.monotonic() < connect_for:
+                    return max(connect_for - time.monotonic(), 0.0)
+                # the connect was still failing when the call became active: that is the
+                # call's first failed probe (a probe now would only connect into it again)
+                self.probes += 1
+                self.failed_probes += 1
+                return self._failed()
             return delay
         started = time.monotonic()
-        healthy = self._probe()
-        if healthy:
+        if self._probe():
             self._failures = 0
         else:
-            self._failures += 1
-            if self._failures >= self.settings.count:
-                self._failures = 0
-                self._declare_dead()
+            self._failed()
         elapsed = time.monotonic() - started
         return max(self.settings.interval_ms / 1000 - elapsed, _MIN_PROBE_GAP_S)
+
+    def _failed(self) -> float:
+        """Count a failed probe (``count`` in a row declare the host dead); the delay to the
+        next probe when it was not timed by :meth:`step`."""
+        self._failures += 1
+        if self._failures >= self.settings.count:
+            self._failures = 0
+            self._declare_dead()
+        return _MIN_PROBE_GAP_S
 
     def _plan(self, now: float, first: float | None) -> tuple[float, float | None]:
         """How long to sleep before the next look, and whether to open the probe connection
@@ -309,15 +319,18 @@ class HostMonitor(Monitor):
             return left, (first if self._preconnected_for != first else None)
         return left - lead, None
 
-    def _preconnect(self, first: float) -> None:
+    def _preconnect(self, first: float) -> bool:
         """Open the probe connection ahead of the context that becomes active at ``first``
-        (once per activation time; a failure is not a failed probe: the first probe will
-        try again)."""
+        (once per activation time). A failure that ends before the call becomes active is
+        not a failed probe (the first probe connects again); one that ends after is the
+        call's first failed probe."""
         self._preconnected_for = first
         try:
             self._open()
         except Exception as exc:
             _log.debug("efm: connecting to %s ahead failed: %s", self.host.url, type(exc).__name__)
+            return False
+        return True
 
     def _open(self) -> Any:
         """Open the probe connection, in autocommit mode (no BEGIN / ROLLBACK round trips)."""

@@ -184,7 +184,8 @@ class TopologyMonitor(Monitor):
         """Look for the writer now (a connection saw its host fail).
 
         ``failed`` is that host (``host:port``), if known. The monitoring connection is
-        aborted when it points at that host (or the host is unknown): a topology query
+        aborted when it points at that host (or the host is unknown, or is an endpoint
+        rather than a known instance, which may be the monitored one): a topology query
         blocked on it (a black-holed network answers nothing, not even a reset) must not
         hold up the search for the new writer. A monitoring connection to another host is
         asked first instead: if it is still on the writer, one round trip settles it.
@@ -194,7 +195,9 @@ class TopologyMonitor(Monitor):
             self._panic = True
             self._suspects.add(failed)
             conn, host = self._conn, self._conn_host
-        on_failed = failed is None or host is None or host.url == failed
+            # a failed cluster endpoint (not an instance) may be the monitored instance
+            is_instance = any(h.url == failed for h in self._hosts)
+        on_failed = failed is None or host is None or host.url == failed or not is_instance
         if not already and conn is not None and on_failed:
             _abort_quietly(self._driver, conn)
         self.wake()

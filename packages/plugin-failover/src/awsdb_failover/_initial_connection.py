@@ -226,7 +226,10 @@ class InitialConnectionPlugin(Plugin):
             return False
         monitor = self._link.monitor if self._link is not None else None
         if monitor is not None and self._substitute == "writer":
-            # a writer that is not one, or is gone: the monitor verifies the new one
+            writer = monitor.writer()
+            if writer is not None and writer.url not in tried:
+                return True  # the endpoint answered wrong (stale DNS): try the topology's writer
+            # the topology's writer is not one, or is gone: the monitor verifies the new one
             excluded = next(iter(tried)) if len(tried) == 1 else None
             writer = monitor.wait_for_writer(excluded, left)
             if writer is not None:

@@ -26,7 +26,6 @@ results go to ``benchmarks/results/bluegreen.json``.
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import statistics
 import time
@@ -35,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from _paired import block, paired
 
 import awsdb
 from awsdb_testing.fake_driver import FakeDriver
@@ -117,59 +117,6 @@ def _cursor_cycle(conn: Any) -> Callable[[], None]:
     return run
 
 
-def _block(fn: Callable[[], None], n: int) -> float:
-    """Wall time per call, in µs."""
-    return _block_cpu(fn, n)[0]
-
-
-def _block_cpu(fn: Callable[[], None], n: int) -> tuple[float, float]:
-    """Wall and this thread's CPU time per call, in µs."""
-    gc.disable()
-    cpu0 = time.thread_time_ns()
-    start = time.perf_counter_ns()
-    for _ in range(n):
-        fn()
-    elapsed = time.perf_counter_ns() - start
-    cpu = time.thread_time_ns() - cpu0
-    gc.enable()
-    return elapsed / n / 1000, cpu / n / 1000
-
-
-def _paired(
-    raw: Callable[[], None], wrapped: Callable[[], None], pairs: int, per_block: int
-) -> dict[str, float]:
-    for _ in range(300):
-        raw()
-        wrapped()
-    ratios: list[float] = []
-    cpu_ratios: list[float] = []
-    cpu_added: list[float] = []
-    raw_us: list[float] = []
-    bg_us: list[float] = []
-    for i in range(pairs):
-        if i % 2:
-            a, a_cpu = _block_cpu(wrapped, per_block)
-            r, r_cpu = _block_cpu(raw, per_block)
-        else:
-            r, r_cpu = _block_cpu(raw, per_block)
-            a, a_cpu = _block_cpu(wrapped, per_block)
-        raw_us.append(r)
-        bg_us.append(a)
-        ratios.append(a / r)
-        cpu_ratios.append(a_cpu / r_cpu)
-        cpu_added.append(a_cpu - r_cpu)
-    quart = statistics.quantiles(ratios, n=4)
-    return {
-        "raw_us": statistics.median(raw_us),
-        "bg_us": statistics.median(bg_us),
-        "ratio": statistics.median(ratios),
-        "ratio_p25": quart[0],
-        "ratio_p75": quart[2],
-        "cpu_ratio": statistics.median(cpu_ratios),
-        "cpu_added_us": statistics.median(cpu_added),
-    }
-
-
 class _NullCursor:
     """A driver cursor that does no I/O: isolates the wrapper's own cost per statement."""
 
@@ -197,7 +144,7 @@ def _interleaved_ns(fns: dict[str, Callable[[], None]], rounds: int, n: int) -> 
     keys = list(fns)
     for i in range(rounds):
         for k in keys[i % len(keys) :] + keys[: i % len(keys)]:
-            samples[k].append(_block(fns[k], n) * 1000.0)
+            samples[k].append(block(fns[k], n)[0] * 1000.0)
     return {k: statistics.median(v) for k, v in samples.items()}
 
 
@@ -217,9 +164,9 @@ def bench_overhead(bg: PgBlueGreen, pairs: int, per_block: int) -> dict[str, Any
     bare = _connect(bg, "")
     result: dict[str, Any] = {"phase": dep.phase().name}
     for name, make in (("shortcut", _shortcut), ("cursor", _cursor_cycle)):
-        result[name] = _paired(make(raw), make(wrapped), pairs, per_block)
+        result[name] = paired(make(raw), make(wrapped), pairs, per_block)
         # the same pairing for awsdb without plugins (its own raw connection below it)
-        result[f"{name}_no_plugins"] = _paired(
+        result[f"{name}_no_plugins"] = paired(
             make(bare.target_connection), make(bare), pairs, per_block
         )
 
@@ -294,7 +241,7 @@ def _table(sw: dict[str, Any], oh: dict[str, Any]) -> str:
             continue
         m = oh[key]
         lines.append(
-            f"| {label} | {m['raw_us']:.1f} µs | {m['bg_us']:.1f} µs | "
+            f"| {label} | {m['raw_us']:.1f} µs | {m['awsdb_us']:.1f} µs | "
             f"{m['ratio']:.3f}× ({m['ratio_p25']:.3f}–{m['ratio_p75']:.3f}) | "
             f"{m['cpu_ratio']:.3f}× | {m['cpu_added_us']:+.2f} µs |"
         )

@@ -31,107 +31,14 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import psycopg
 
 import awsdb
+from awsdb_testing.durability import DURABLE_TABLE, DurableWriter, tally, wait_progress
 from awsdb_testing.pg import PgCluster, PgClusterConfig
-
-_ID_STRIDE = 10_000_000
-
-
-class _Writer:
-    """One awsdb connection committing one- and two-row transactions until stopped."""
-
-    def __init__(self, index: int, connect: Callable[[], Any]) -> None:
-        self.index = index
-        self._connect = connect
-        self.acked: list[tuple[float, str, tuple[int, ...]]] = []  # (ack time, host, ids)
-        self.failed: list[tuple[int, ...]] = []
-        self.ambiguous: list[tuple[int, ...]] = []
-        self.wrong_commit_errors: list[str] = []
-        self.other_errors: list[str] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"durable-writer-{index}")
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(120)
-
-    def _run(self) -> None:
-        conn = self._connect()
-        n = 0
-        try:
-            while not self._stop.is_set():
-                n += 2
-                base = self.index * _ID_STRIDE + n
-                ids = (base,) if n % 4 else (base, base + 1)
-                try:
-                    for i in ids:
-                        conn.execute("INSERT INTO dur (id, w) VALUES (%s, %s)", (i, self.index))
-                except (awsdb.FailoverSuccessError, awsdb.TransactionResolutionUnknownError):
-                    self.failed.append(ids)
-                    continue
-                except awsdb.Error as exc:
-                    self.other_errors.append(f"execute: {type(exc).__name__}: {exc}")
-                    self.failed.append(ids)
-                    time.sleep(0.05)
-                    continue
-                try:
-                    conn.commit()
-                except awsdb.TransactionResolutionUnknownError:
-                    self.ambiguous.append(ids)
-                    continue
-                except Exception as exc:
-                    self.wrong_commit_errors.append(f"{type(exc).__name__}: {exc}")
-                    self.ambiguous.append(ids)
-                    time.sleep(0.05)
-                    continue
-                host = conn.plugin_service.current_host
-                self.acked.append((time.monotonic(), host.host if host else "", ids))
-        finally:
-            conn.close()
-
-
-def _wait_progress(
-    writers: list[_Writer], since: list[int], host: str | None, timeout: float
-) -> None:
-    """Until every writer acknowledged a commit after ``since`` (on ``host`` if given)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if all(
-            any(host is None or h == host for _, h, _ in w.acked[s:])
-            for w, s in zip(writers, since, strict=True)
-        ):
-            return
-        time.sleep(0.02)
-    raise RuntimeError("writers made no progress after a failover")
-
-
-def _timed_failover(cluster: PgCluster) -> tuple[Any, float]:
-    """``cluster.failover()`` and the monotonic time of its SIGKILL."""
-    node = cluster._node(cluster.writer().instance_id)
-    kill = node.kill
-    kill_times: list[float] = []
-
-    def timed_kill() -> None:
-        kill_times.append(time.monotonic())
-        kill()
-
-    node.kill = timed_kill  # type: ignore[method-assign]
-    try:
-        report = cluster.failover()
-    finally:
-        del node.kill
-    return report, kill_times[0]
 
 
 def main() -> None:
@@ -144,7 +51,7 @@ def main() -> None:
     awsdb.release_resources()
     with PgCluster(PgClusterConfig(durable=True)) as cluster, cluster.names_installed():
         with psycopg.connect(**cluster.app_conninfo_kwargs(cluster.writer()), autocommit=True) as c:
-            c.execute("CREATE TABLE dur (id bigint PRIMARY KEY, w int NOT NULL)")
+            c.execute(DURABLE_TABLE)
         endpoint, port = cluster.names.writer_endpoint, cluster.nodes[0].port
 
         def connect() -> Any:
@@ -155,19 +62,20 @@ def main() -> None:
                 failover_timeout_sec=60,
             )
 
-        writers = [_Writer(i + 1, connect) for i in range(args.writers)]
+        writers = [DurableWriter(i + 1, connect) for i in range(args.writers)]
         for w in writers:
             w.start()
         failovers: list[dict[str, Any]] = []
         try:
-            _wait_progress(writers, [0] * len(writers), None, 60)
+            wait_progress(writers, [0] * len(writers), None, 60)
             for _ in range(args.failovers):
                 since = [len(w.acked) for w in writers]
-                report, killed_at = _timed_failover(cluster)
+                report = cluster.failover()
+                killed_at = report.started_at
                 # the first commit on the new writer (a backend of the killed server can
                 # still acknowledge a commit for a moment after the signal)
                 new_host = cluster.names.instance(report.new_writer)
-                _wait_progress(writers, since, new_host, 90)
+                wait_progress(writers, since, new_host, 90)
                 firsts = [
                     next(t for t, h, _ in w.acked[s:] if h == new_host)
                     for w, s in zip(writers, since, strict=True)
@@ -196,23 +104,21 @@ def main() -> None:
             present = {int(r[0]) for r in conn.execute("SELECT id FROM dur").fetchall()}
     awsdb.release_resources()
 
-    acked = [ids for w in writers for _, _, ids in w.acked]
-    failed = [ids for w in writers for ids in w.failed]
-    ambiguous = [ids for w in writers for ids in w.ambiguous]
+    verdict = tally(writers, present)
     counts = {
         "writers": len(writers),
         "failovers": len(failovers),
-        "acked": len(acked),
-        "acked_present": sum(all(i in present for i in t) for t in acked),
-        "lost": sum(not all(i in present for i in t) for t in acked),
-        "failed": len(failed),
-        "phantom": sum(any(i in present for i in t) for t in failed),
-        "ambiguous": len(ambiguous),
-        "ambiguous_present": sum(all(i in present for i in t) for t in ambiguous),
-        "ambiguous_absent": sum(not any(i in present for i in t) for t in ambiguous),
-        "torn": sum(0 < sum(i in present for i in t) < len(t) for t in ambiguous),
-        "wrong_commit_error": sum(len(w.wrong_commit_errors) for w in writers),
-        "other_errors": sum(len(w.other_errors) for w in writers),
+        "acked": len(verdict.acked),
+        "acked_present": len(verdict.acked) - len(verdict.lost),
+        "lost": len(verdict.lost),
+        "failed": len(verdict.failed),
+        "phantom": len(verdict.phantom),
+        "ambiguous": len(verdict.ambiguous),
+        "ambiguous_present": verdict.ambiguous_present,
+        "ambiguous_absent": sum(not any(i in present for i in t) for t in verdict.ambiguous),
+        "torn": len(verdict.torn),
+        "wrong_commit_error": len(verdict.wrong_commit_errors),
+        "other_errors": len(verdict.other_errors),
         "rows_present": len(present),
     }
 

@@ -23,15 +23,13 @@ Usage: ``uv run python benchmarks/failover_overhead.py [--pairs 200] [--per-bloc
 from __future__ import annotations
 
 import argparse
-import gc
 import json
-import statistics
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import psycopg
+from _paired import paired
 
 import awsdb
 from awsdb_testing.pg import PgCluster, PgClusterConfig
@@ -54,54 +52,6 @@ def _cursor_cycle(conn: Any) -> Callable[[], None]:
     return run
 
 
-def _block(fn: Callable[[], None], n: int) -> tuple[float, float]:
-    """Wall and this thread's CPU time per call, in µs."""
-    gc.disable()
-    cpu0 = time.thread_time_ns()
-    start = time.perf_counter_ns()
-    for _ in range(n):
-        fn()
-    elapsed = time.perf_counter_ns() - start
-    cpu = time.thread_time_ns() - cpu0
-    gc.enable()
-    return elapsed / n / 1000, cpu / n / 1000
-
-
-def _paired(
-    raw: Callable[[], None], wrapped: Callable[[], None], pairs: int, per_block: int
-) -> dict[str, float]:
-    for _ in range(300):
-        raw()
-        wrapped()
-    ratios: list[float] = []
-    cpu_ratios: list[float] = []
-    raw_us: list[float] = []
-    awsdb_us: list[float] = []
-    cpu_added: list[float] = []
-    for i in range(pairs):
-        if i % 2:
-            a, a_cpu = _block(wrapped, per_block)
-            r, r_cpu = _block(raw, per_block)
-        else:
-            r, r_cpu = _block(raw, per_block)
-            a, a_cpu = _block(wrapped, per_block)
-        raw_us.append(r)
-        awsdb_us.append(a)
-        ratios.append(a / r)
-        cpu_ratios.append(a_cpu / r_cpu)
-        cpu_added.append(a_cpu - r_cpu)
-    quart = statistics.quantiles(ratios, n=4)
-    return {
-        "raw_us": statistics.median(raw_us),
-        "awsdb_us": statistics.median(awsdb_us),
-        "ratio": statistics.median(ratios),
-        "ratio_p25": quart[0],
-        "ratio_p75": quart[2],
-        "cpu_ratio": statistics.median(cpu_ratios),
-        "cpu_added_us": statistics.median(cpu_added),
-    }
-
-
 def main() -> None:
     """Paired blocks on one backend; prints a Markdown table of ratios."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -122,7 +72,7 @@ def main() -> None:
         raw = wrapped.target_connection
         result: dict[str, Any] = {"chain": chain}
         for bench, make in (("shortcut", _shortcut), ("cursor", _cursor_cycle)):
-            result[bench] = _paired(make(raw), make(wrapped), args.pairs, args.per_block)
+            result[bench] = paired(make(raw), make(wrapped), args.pairs, args.per_block)
         wrapped.close()
     awsdb.release_resources()
     print(f"chain: {', '.join(chain) or '(none)'}")

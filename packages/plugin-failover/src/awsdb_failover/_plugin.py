@@ -18,30 +18,12 @@ from awsdb.hosts import HostInfo, HostRole
 from awsdb.monitors import MonitorLease
 from awsdb.plugin import Plugin
 from awsdb.topology import TopologyHostListProvider, TopologyMonitor, instance_pattern
+from awsdb_failover._calls import SERVER_CALLS
 
 __all__ = ["FailoverPlugin", "failover_mode_for"]
 
 _log = logging.getLogger("awsdb.failover")
 
-# Calls that talk to the server when they are made. Buffered fetches do not (psycopg
-# client-side cursors); a network error surfacing in a fetch passes through unchanged.
-_WATCHED = frozenset(
-    {
-        "Connection.cursor",  # mysql-connector checks the connection there
-        "Connection.execute",
-        "Connection.commit",
-        "Connection.rollback",
-        "Connection.autocommit.set",
-        "Connection.read_only.set",
-        "Connection.tpc_begin",
-        "Connection.tpc_prepare",
-        "Connection.tpc_commit",
-        "Connection.tpc_rollback",
-        "Cursor.execute",
-        "Cursor.executemany",
-        "Cursor.callproc",
-    }
-)
 _COMMITS = frozenset({"Connection.commit", "Connection.tpc_commit"})
 _RECONNECT_PAUSE_S = 0.01
 # A writer the monitor verified this recently (on its own connection to it) is not checked
@@ -63,7 +45,7 @@ class FailoverPlugin(Plugin):
     """Watches server calls; on a network error (or, in ``strict_writer``, a write refused
     by a demoted writer) it fails over within ``failover_timeout_sec``."""
 
-    subscribed_methods: ClassVar[frozenset[str]] = _WATCHED | {"connect"}
+    subscribed_methods: ClassVar[frozenset[str]] = SERVER_CALLS | {"connect"}
 
     def __init__(self, service: Any, props: Any) -> None:
         super().__init__(service, props)

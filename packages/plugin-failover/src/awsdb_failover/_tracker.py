@@ -27,30 +27,12 @@ from awsdb import rds
 from awsdb.hosts import HostInfo, HostRole
 from awsdb.plugin import ConnectionChange, HostChange, Plugin
 from awsdb.stash import StashKey
+from awsdb_failover._calls import SERVER_CALLS
 from awsdb_failover._topology import ClusterLink, host_of, identify, join_topology
 
 __all__ = ["AuroraConnectionTrackerPlugin", "TrackedConnections", "tracked_connections"]
 
 _log = logging.getLogger("awsdb.failover")
-
-# Calls that talk to the server when they are made (the failover plugin watches the same).
-_SERVER_CALLS = frozenset(
-    {
-        "Connection.cursor",
-        "Connection.execute",
-        "Connection.commit",
-        "Connection.rollback",
-        "Connection.autocommit.set",
-        "Connection.read_only.set",
-        "Connection.tpc_begin",
-        "Connection.tpc_prepare",
-        "Connection.tpc_commit",
-        "Connection.tpc_rollback",
-        "Cursor.execute",
-        "Cursor.executemany",
-        "Cursor.callproc",
-    }
-)
 
 
 class TrackedConnections:
@@ -92,7 +74,7 @@ def tracked_connections(services: Any) -> dict[str, int]:
 class AuroraConnectionTrackerPlugin(Plugin):
     """Tracks the connection's instance; retires the connection when that writer is demoted."""
 
-    subscribed_methods: ClassVar[frozenset[str]] = _SERVER_CALLS | {"connect"}
+    subscribed_methods: ClassVar[frozenset[str]] = SERVER_CALLS | {"connect"}
 
     def __init__(self, service: Any, props: Any) -> None:
         super().__init__(service, props)

@@ -45,6 +45,7 @@ class FailoverReport:
     method: str  # "kill" | "stop"
     steps: dict[str, float] = field(default_factory=dict)
     repaired: list[str] = field(default_factory=list)  # replicas restarted or re-cloned
+    started_at: float = 0.0  # time.monotonic() just before the kill/stop
 
     @property
     def writable_s(self) -> float | None:

@@ -57,6 +57,7 @@ def run_failover(
             raise ValueError(f"cannot promote {chosen.instance_id}")
         report = FailoverReport(old.instance_id, "", "kill" if kill else "stop")
         t0 = time.monotonic()
+        report.started_at = t0
         if kill:
             cluster.kill(old.index)
         else:

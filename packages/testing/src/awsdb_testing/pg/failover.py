@@ -140,6 +140,7 @@ def run_failover(
     report = FailoverReport(old.instance_id, "", "kill" if kill else "stop")
     steps = report.steps
     t0 = time.monotonic()
+    report.started_at = t0
     if kill:
         old.kill()
     else:

@@ -9,7 +9,7 @@ still the writer.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import psycopg
@@ -24,19 +24,6 @@ from awsdb_testing.pg import PgCluster, PgClusterConfig
 pytestmark = pytest.mark.pg
 
 FAST = {"topology_refresh_ms": 200, "failover_timeout_sec": 60}
-
-
-@pytest.fixture(autouse=True)
-def _fresh_services() -> Iterator[None]:
-    awsdb.release_resources()
-    yield
-    awsdb.release_resources()
-
-
-@pytest.fixture
-def cluster(fresh_pg_cluster: PgCluster) -> Iterator[PgCluster]:
-    with fresh_pg_cluster.names_installed():
-        yield fresh_pg_cluster
 
 
 def _small_cluster(pg_binaries: Any, nodes: int, octet: int, **kw: Any) -> PgCluster:

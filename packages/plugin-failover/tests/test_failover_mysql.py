@@ -15,13 +15,6 @@ from awsdb._service import get_services
 pytestmark = pytest.mark.mysql
 
 
-@pytest.fixture(autouse=True)
-def _fresh_services() -> Iterator[None]:
-    awsdb.release_resources()
-    yield
-    awsdb.release_resources()
-
-
 @pytest.fixture
 def cluster(fresh_mdb_cluster: Any) -> Iterator[Any]:
     with fresh_mdb_cluster.install_names():

@@ -9,7 +9,6 @@ from __future__ import annotations
 import gc
 import logging
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import psycopg
@@ -22,19 +21,6 @@ from awsdb_testing.pg import PgCluster
 pytestmark = pytest.mark.pg
 
 FAST = {"topology_refresh_ms": 500, "failover_timeout_sec": 30}
-
-
-@pytest.fixture(autouse=True)
-def _fresh_services() -> Iterator[None]:
-    awsdb.release_resources()
-    yield
-    awsdb.release_resources()
-
-
-@pytest.fixture
-def cluster(fresh_pg_cluster: PgCluster) -> Iterator[PgCluster]:
-    with fresh_pg_cluster.names_installed():
-        yield fresh_pg_cluster
 
 
 def _connect(cluster: PgCluster, endpoint: str | None = None, **kw: Any) -> Any:

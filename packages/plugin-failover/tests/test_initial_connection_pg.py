@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import psycopg
@@ -19,19 +18,6 @@ from awsdb_testing.pg import PgCluster
 pytestmark = pytest.mark.pg
 
 FAST = {"topology_refresh_ms": 500, "failover_timeout_sec": 30}
-
-
-@pytest.fixture(autouse=True)
-def _fresh_services() -> Iterator[None]:
-    awsdb.release_resources()
-    yield
-    awsdb.release_resources()
-
-
-@pytest.fixture
-def cluster(fresh_pg_cluster: PgCluster) -> Iterator[PgCluster]:
-    with fresh_pg_cluster.names_installed():
-        yield fresh_pg_cluster
 
 
 def _connect(cluster: PgCluster, endpoint: str, **kw: Any) -> Any:

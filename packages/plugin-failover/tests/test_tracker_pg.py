@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import psycopg
@@ -21,19 +21,6 @@ pytestmark = pytest.mark.pg
 
 FAST = {"topology_refresh_ms": 300, "failover_timeout_sec": 30}
 _WAIT_S = 30.0
-
-
-@pytest.fixture(autouse=True)
-def _fresh_services() -> Iterator[None]:
-    awsdb.release_resources()
-    yield
-    awsdb.release_resources()
-
-
-@pytest.fixture
-def cluster(fresh_pg_cluster: PgCluster) -> Iterator[PgCluster]:
-    with fresh_pg_cluster.names_installed():
-        yield fresh_pg_cluster
 
 
 def _connect(cluster: PgCluster, **kw: Any) -> Any:

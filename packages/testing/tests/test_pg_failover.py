@@ -35,15 +35,11 @@ def test_kill_failover_report_and_rejoin_with_rewind(fresh_pg_cluster: PgCluster
         "instance-3",
         "kill",
     )
-    assert list(report.steps) == [
-        "killed",
-        "chosen",
-        "promoted",
-        "writable",
-        "repointed",
-        "converged",
-        "replicated",
-    ]
+    steps = list(report.steps)
+    # the two end states are recorded in whichever order the servers reach them
+    assert steps[:5] == ["killed", "chosen", "promoted", "writable", "repointed"]
+    assert sorted(steps[5:]) == ["converged", "replicated"]
+    assert report.steps["repointed"] <= min(report.steps["converged"], report.steps["replicated"])
     assert report.writable_s is not None and report.converged_s is not None
     assert report.repaired == []
     assert "instance-1" not in cluster.pids()

@@ -60,6 +60,8 @@ class SearchSettings:
     announce: Callable[[HostInfo], None]
     # the winner: (connection, writer, topology) → True if the monitor took the connection
     claim: Callable[[Any, HostInfo, list[HostInfo]], bool]
+    # after a round that did not win: a waiting connection's spare to this host, if wanted
+    spare: Callable[[HostInfo], None]
 
 
 class _Probe:
@@ -262,6 +264,8 @@ class WriterSearch:
                     if self._round(probe):
                         return
                     failures = 0
+                    if not self._done.is_set():
+                        s.spare(probe.host)
                     pause = s.pause_s()
                 except Exception as exc:
                     if self._done.is_set():

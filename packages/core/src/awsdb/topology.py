@@ -46,6 +46,7 @@ _RETRY_S = 0.1  # reconnect after a network error
 _RETRY_WAITING_S = 0.01  # the same while a connection waits
 _PANIC_SLICE_S = 0.05
 _JOIN_PROBES_S = 3.0
+_SPARE_KEEP_S = 1.0  # after a verified writer, how long a waiter's spares wait for it
 
 
 def instance_pattern(props: Properties, host: str) -> str:
@@ -131,6 +132,11 @@ class TopologyMonitor(Monitor):
         self._search: WriterSearch | None = None
         self._ended: list[WriterSearch] = []  # stopped, threads perhaps still ending
         self._claimed: tuple[Any, HostInfo] | None = None  # a search's winner, to adopt
+        # spares: connections a waiting connection opened (through its own pipeline) to the
+        # instances being probed, so that it need not connect once the writer is known
+        self._spare_owner: Callable[[HostInfo], Any] | None = None
+        self._spares: dict[str, Any] = {}
+        self._spare_tried: set[str] = set()
 
     # --- read by connections -------------------------------------------------------------
 
@@ -202,17 +208,37 @@ class TopologyMonitor(Monitor):
             _abort_quietly(self._driver, conn)
         self.wake()
 
-    def wait_for_writer(self, exclude: str | None, timeout: float) -> HostInfo | None:
+    def wait_for_writer(
+        self,
+        exclude: str | None,
+        timeout: float,
+        prepare: Callable[[HostInfo], Any] | None = None,
+    ) -> HostInfo | None:
         """Block until the monitor verified a writer other than ``exclude`` (a ``host:port``),
         at most ``timeout`` seconds; ``None`` on timeout. Enters panic mode.
 
         ``exclude`` itself is returned once the monitor verified it again after this call
-        (the connection was lost, not the writer: a reset, a terminated session)."""
+        (the connection was lost, not the writer: a reset, a terminated session).
+
+        ``prepare(host)`` opens a connection for the caller (through its own pipeline, with
+        its own properties). One waiter at a time has the monitor's probes call it once per
+        probed instance other than ``exclude`` while they look for the writer; the caller
+        then picks the one to the writer up with :meth:`take_prepared` instead of connecting
+        after the writer is known. The others are closed.
+        """
         asked = time.monotonic()
         deadline = asked + timeout
         with self._cond:
             self._waiters += 1
+            stale = prepare is not None and self._spare_owner == prepare
+        if stale:
+            self._drop_spares()  # left over from this caller's previous failover
+        with self._cond:
+            if prepare is not None and self._spare_owner is None:
+                self._spare_owner = prepare
+                self._spare_tried = {exclude} if exclude is not None else set()
         self.request_panic(exclude)
+        found: HostInfo | None = None
         try:
             with self._cond:
                 while True:
@@ -222,7 +248,8 @@ class TopologyMonitor(Monitor):
                         and not self._panic
                         and (writer.url != exclude or self._verified_at > asked)
                     ):
-                        return writer
+                        found = writer
+                        return found
                     left = deadline - time.monotonic()
                     if left <= 0 or self.stopping:
                         return None
@@ -230,6 +257,50 @@ class TopologyMonitor(Monitor):
         finally:
             with self._cond:
                 self._waiters -= 1
+                abandoned = found is None and prepare is not None and self._spare_owner == prepare
+            if abandoned:
+                self._drop_spares()
+
+    def take_prepared(self, host: HostInfo, prepare: Callable[[HostInfo], Any]) -> Any:
+        """The open connection ``prepare`` made to ``host`` during the writer search, or
+        ``None``. Ends ``prepare``'s turn: its other spare connections are closed."""
+        with self._cond:
+            if self._spare_owner is None or self._spare_owner != prepare:
+                return None
+            spares, self._spares = self._spares, {}
+            self._spare_owner = None
+        conn = spares.pop(host.url, None)
+        for other in spares.values():
+            _close_quietly(other)
+        if conn is not None and self._driver.is_closed(conn):
+            _close_quietly(conn)
+            return None
+        return conn
+
+    def _spare(self, host: HostInfo) -> None:
+        """On a probe's thread: open the waiting owner's spare to ``host`` (once each)."""
+        with self._cond:
+            owner = self._spare_owner
+            if owner is None or host.url in self._spare_tried or self._instance(host) is None:
+                return
+            self._spare_tried.add(host.url)
+        try:
+            conn = owner(host)
+        except Exception as exc:
+            _log.debug("a spare connection to %s failed: %s", host.url, type(exc).__name__)
+            return
+        with self._cond:
+            if self._spare_owner == owner and host.url not in self._spares:
+                self._spares[host.url] = conn
+                return
+        _close_quietly(conn)  # the owner is gone or done
+
+    def _drop_spares(self) -> None:
+        with self._cond:
+            spares, self._spares = self._spares, {}
+            self._spare_owner = None
+        for conn in spares.values():
+            _close_quietly(conn)
 
     def verified_recently(self, host: HostInfo, within_s: float) -> bool:
         """True if the monitor verified ``host`` as the writer in the last ``within_s``."""
@@ -252,6 +323,9 @@ class TopologyMonitor(Monitor):
             self._refresh()
             if self._panic:
                 return 0.0
+        unclaimed = self._spare_owner is not None and not self._waiters
+        if unclaimed and time.monotonic() - self._verified_at > _SPARE_KEEP_S:
+            self._drop_spares()  # a waiter that never came for its spare
         if time.monotonic() < self._high_rate_until:
             return self._high_rate_s()
         return float(self._props.get("topology_refresh_ms")) / 1000
@@ -334,6 +408,7 @@ class TopologyMonitor(Monitor):
             instance=self._instance,
             announce=self._announce,
             claim=self._claim,
+            spare=self._spare,
         )
 
     def _panic_step(self) -> None:
@@ -343,7 +418,10 @@ class TopologyMonitor(Monitor):
                 suspects, self._suspects = self._suspects, set()
             warm: tuple[HostInfo, Any] | None = None
             host = self._conn_host
-            if self._conn is not None and host is not None and not suspects & {None, host.url}:
+            # only when every failed host is another known instance (an endpoint may be
+            # the monitored instance itself)
+            others = {h.url for h in self._hosts} - {host.url if host is not None else ""}
+            if self._conn is not None and host is not None and suspects <= others:
                 warm = (host, self._conn)  # handed to the search: it asks it first
                 self._conn, self._conn_host = None, None
             self._drop()
@@ -446,6 +524,7 @@ class TopologyMonitor(Monitor):
             claimed, self._claimed = self._claimed, None
         if claimed is not None:
             _close_quietly(claimed[0])
+        self._drop_spares()
 
 
 def _close_quietly(conn: Any) -> None:

@@ -215,7 +215,10 @@ class FailoverPlugin(Plugin):
         while time.monotonic() < deadline:
             for host in self._targets(monitor, exclude, deadline):
                 try:
-                    conn = self.service.connect(host, skip=self)
+                    # a connection this plugin opened while the monitor searched, if any
+                    conn = monitor.take_prepared(host, self._open_spare)
+                    if conn is None:
+                        conn = self.service.connect(host, skip=self)
                 except Exception as exc:
                     last = exc
                     continue
@@ -233,7 +236,9 @@ class FailoverPlugin(Plugin):
         self, monitor: TopologyMonitor, exclude: str | None, deadline: float
     ) -> list[HostInfo]:
         if self._mode == "strict_writer":
-            writer = monitor.wait_for_writer(exclude, max(0.0, deadline - time.monotonic()))
+            writer = monitor.wait_for_writer(
+                exclude, max(0.0, deadline - time.monotonic()), prepare=self._open_spare
+            )
             return [writer] if writer is not None else []
         hosts = monitor.hosts
         readers = [h for h in hosts if h.role is HostRole.READER and h.url != exclude]
@@ -250,6 +255,11 @@ class FailoverPlugin(Plugin):
             first = self.service.get_host_info_by_strategy(HostRole.READER, self._strategy, readers)
             ordered = [first, *[h for h in ordered if h is not first]]
         return ordered
+
+    def _open_spare(self, host: HostInfo) -> Any:
+        """A connection to ``host`` through the rest of the pipeline (the monitor's probes
+        call it while they look for the new writer)."""
+        return self.service.connect(host, skip=self)
 
     def _role_ok(self, conn: Any, host: HostInfo) -> bool:
         """The new connection has the role the mode asks for (asked of the server)."""

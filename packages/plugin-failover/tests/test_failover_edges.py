@@ -2,12 +2,13 @@
 
 Small clusters (one and two nodes), strict_reader's writer fallback, topologies with two
 writer rows and stale rows (static mode of the emulation), an instance added to a running
-cluster, the old writer coming back as a reader, and a lost connection to a writer that is
-still the writer.
+cluster, the old writer coming back as a reader, a lost connection to a writer that is still
+the writer, and instance names that cannot be resolved.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -274,3 +275,50 @@ def test_the_old_writer_returning_as_a_reader_is_a_reader(cluster: PgCluster) ->
     finally:
         conn.close()
         reader.close()
+
+
+# --- names that cannot be used ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("pattern", ["?", "?.does-not-resolve.invalid"])
+def test_unresolvable_instance_names_fail_every_waiter_with_the_first_error(
+    cluster: PgCluster, pattern: str
+) -> None:
+    writer = cluster.writer()
+    conns = [
+        awsdb.connect(
+            psycopg.Connection.connect,
+            f"host={writer.host} port={writer.port} user=app dbname=app connect_timeout=3",
+            plugins="failover",
+            wrapper_dialect="aurora-pg",
+            cluster_instance_host_pattern=pattern,
+            failover_timeout_sec=600,  # fail fast must not mean "wait for the budget"
+            autocommit=True,
+        )
+        for _ in range(3)
+    ]
+    errors: list[BaseException | None] = [None] * len(conns)
+    try:
+        cluster.kill(writer)  # the only address that works is gone; the names never resolve
+        barrier = threading.Barrier(len(conns))
+
+        def run(i: int) -> None:
+            barrier.wait()
+            try:
+                conns[i].execute("SELECT 1")
+            except BaseException as exc:
+                errors[i] = exc
+
+        threads = [threading.Thread(target=run, args=(i,)) for i in range(len(conns))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)  # a hang guard far below the 600 s budget
+        assert not any(t.is_alive() for t in threads), "a waiter waited for the budget"
+    finally:
+        for c in conns:
+            c.close()
+    assert all(isinstance(e, awsdb.FailoverFailedError) for e in errors), errors
+    messages = {str(e) for e in errors}
+    assert len(messages) == 1  # every waiter got the same (first) error
+    assert "resolve" in messages.pop()

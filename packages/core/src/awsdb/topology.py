@@ -137,6 +137,8 @@ class TopologyMonitor(Monitor):
         self._spare_owner: Callable[[HostInfo], Any] | None = None
         self._spares: dict[str, Any] = {}
         self._spare_tried: set[str] = set()
+        self._names_lock = threading.Lock()  # one name check at a time (DNS, off _cond)
+        self._names_checked: tuple[int, ProgrammingError | None] | None = None  # (version, error)
 
     # --- read by connections -------------------------------------------------------------
 
@@ -301,6 +303,34 @@ class TopologyMonitor(Monitor):
             self._spare_owner = None
         for conn in spares.values():
             _close_quietly(conn)
+
+    def name_error(self) -> ProgrammingError | None:
+        """An error when no instance host name of the topology resolves, else ``None``.
+
+        Such a topology can never be failed over to (a bare ``?`` pattern on a non-RDS host,
+        or a pattern whose domain does not exist). Checked once per topology version: every
+        connection that fails over gets the same, first error at once instead of waiting
+        for ``failover_timeout_sec``.
+        """
+        from awsdb import rds
+        from awsdb.resolver import get_resolver
+
+        with self._names_lock:
+            version, hosts, checked = self._version, list(self._hosts), self._names_checked
+            if checked is not None and checked[0] == version:
+                return checked[1]
+            names = [h.host for h in hosts if rds.classify(h.host) is not rds.RdsUrlType.IP_ADDRESS]
+            error: ProgrammingError | None = None
+            resolver = get_resolver()
+            if names and all(resolver.resolve(name) is None for name in names):
+                error = ProgrammingError(
+                    f"no instance host name of {self.cluster_id} resolves ({', '.join(names)}; "
+                    f"cluster_instance_host_pattern {self._pattern!r}): set "
+                    "cluster_instance_host_pattern to the instances' domain, e.g. "
+                    "'?.abc123.us-east-1.rds.amazonaws.com'"
+                )
+            self._names_checked = (version, error)
+            return error
 
     def verified_recently(self, host: HostInfo, within_s: float) -> bool:
         """True if the monitor verified ``host`` as the writer in the last ``within_s``."""

@@ -212,6 +212,11 @@ class FailoverPlugin(Plugin):
     ) -> tuple[Any, HostInfo]:
         last: BaseException | None = None
         exclude = old.url if old is not None else None
+        unusable = monitor.name_error()
+        if unusable is not None:  # fail fast: these names will not resolve within the budget
+            raise FailoverFailedError(
+                f"no instance of {monitor.cluster_id} can take over: {unusable}"
+            ) from unusable
         while time.monotonic() < deadline:
             for host in self._targets(monitor, exclude, deadline):
                 try:

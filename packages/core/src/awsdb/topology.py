@@ -148,6 +148,11 @@ class TopologyMonitor(Monitor):
         return list(self._hosts)
 
     @property
+    def dialect(self) -> DatabaseDialect:
+        """The database dialect whose topology query the monitor runs."""
+        return self._dialect
+
+    @property
     def version(self) -> int:
         """Incremented on every topology change."""
         return self._version

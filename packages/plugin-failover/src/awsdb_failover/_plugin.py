@@ -16,9 +16,10 @@ from awsdb.errors import (
 )
 from awsdb.hosts import HostInfo, HostRole
 from awsdb.monitors import MonitorLease
-from awsdb.plugin import Plugin
+from awsdb.plugin import ConnectionChange, Plugin
 from awsdb.topology import TopologyHostListProvider, TopologyMonitor, instance_pattern
 from awsdb_failover._calls import SERVER_CALLS
+from awsdb_failover._topology import existing_monitor
 
 __all__ = ["FailoverPlugin", "failover_mode_for"]
 
@@ -56,6 +57,8 @@ class FailoverPlugin(Plugin):
         self._mode = "strict_writer"
         self._strategy = str(props.get("failover_reader_host_selector_strategy"))
         self._dialect: DatabaseDialect | None = None
+        self._connect_failover = bool(props.get("enable_connect_failover"))
+        self._landed: HostInfo | None = None  # where a connect failover landed
 
     # --- set-up ------------------------------------------------------------------------
 
@@ -78,8 +81,20 @@ class FailoverPlugin(Plugin):
     def connect(
         self, host: HostInfo, props: Any, is_initial: bool, call_next: Callable[..., Any]
     ) -> Any:
-        """Open the connection; on the initial one, join the cluster's topology monitor."""
-        conn = call_next(host, props, is_initial)
+        """Open the connection; on the initial one, join the cluster's topology monitor.
+
+        With ``enable_connect_failover``, an initial connect that fails with a network
+        error fails over like a broken connection does (the cluster's topology must be
+        known to the process: another connection of the cluster read it).
+        """
+        try:
+            conn = call_next(host, props, is_initial)
+        except Exception as exc:
+            if not (is_initial and self._connect_failover and self._lease is None):
+                raise
+            if not self._enabled or not self.service.is_network_error(exc):
+                raise
+            return self._connect_over(host, props, exc)
         if is_initial and self._enabled and self._lease is None:
             try:
                 self._start_monitor(conn, host, props)
@@ -131,6 +146,58 @@ class FailoverPlugin(Plugin):
             )
         provider.monitor = monitor
         service.join_cluster(cluster_id)
+
+    def _connect_over(self, host: HostInfo, props: Any, cause: Exception) -> Any:
+        """The initial connect to ``host`` failed: fail over to an instance of the mode."""
+        service = self.service
+        monitor = existing_monitor(service, props)
+        if monitor is None:
+            cause.add_note(
+                "enable_connect_failover: no topology of this cluster is known to the "
+                "process yet (no connection of the cluster has read it), so there is "
+                "no other instance to connect to"
+            )
+            raise cause
+
+        def gone() -> TopologyMonitor:
+            raise cause  # the monitor ended since it was looked up
+
+        cluster_id = monitor.cluster_id
+        self._lease = service.services.monitors.acquire(("topology", cluster_id), gone)
+        monitor = self._lease.monitor
+        monitor.use_props(props)
+        self._dialect = monitor.dialect
+        if self._provider is not None:
+            self._provider.monitor = monitor
+        service.join_cluster(cluster_id)
+        started = time.monotonic()
+        service.set_availability(host, False)
+        try:
+            conn, landed = self._reconnect(monitor, host, started + self._timeout)
+        except FailoverFailedError as failed:
+            raise failed from cause
+        finally:
+            service.set_availability(host, True)
+        self._landed = landed
+        _log.info(
+            "connect failover of %s from %s to %s (%s) took %.3f s",
+            cluster_id,
+            host.host,
+            landed.host,
+            self._mode,
+            time.monotonic() - started,
+        )
+        return conn
+
+    def notify_connection_changed(self, changes: frozenset[ConnectionChange]) -> None:
+        """Record the instance a connect failover landed on as the connection's host."""
+        landed, self._landed = self._landed, None
+        if landed is None or ConnectionChange.INITIAL_CONNECTION not in changes:
+            return
+        service = self.service
+        current = service.current_host
+        if current is None or current.url != landed.url:
+            service.replace_connection(service.current_connection, landed)
 
     def release(self) -> None:
         """Give the topology monitor back."""

@@ -1,8 +1,10 @@
 """The ``awsdb`` command line.
 
-Built-in commands: ``plugins`` (installed plugin codes) and ``props [CODE]`` (connection
-properties). Other distributions add commands through the ``awsdb.cli`` entry-point group:
-each entry point is a callable ``register(subparsers)`` that adds a sub-parser and sets
+Built-in commands: ``plugins`` (installed plugin codes), ``props [CODE]`` (connection
+properties), ``docs`` (the generated references) and ``check DSN`` (connect through awsdb
+and show the detected dialect and the cluster topology, :mod:`awsdb.cli._check`). Other
+distributions add commands through the ``awsdb.cli`` entry-point group: each entry point is
+a callable ``register(subparsers)`` that adds a sub-parser and sets
 ``func=<callable(args) -> int>`` with ``set_defaults``.
 """
 
@@ -14,6 +16,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from awsdb.cli._check import add_check_parser
 from awsdb.cli._render import print_table
 
 __all__ = ["CLI_ENTRY_POINT_GROUP", "build_parser", "main"]
@@ -111,6 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--write", dest="directory", default="docs", help="output directory")
     p.add_argument("--check", action="store_true", help="fail if the files are out of date")
     p.set_defaults(func=_cmd_docs)
+    add_check_parser(sub)
     for ep in md.entry_points(group=CLI_ENTRY_POINT_GROUP):
         try:
             register = ep.load()

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-__all__ = ["print_table"]
+__all__ = ["format_table", "print_table"]
+
+
+def format_table(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """An aligned plain-text table: a header line, then one line per row (columns separated
+    by two spaces, trailing spaces removed)."""
+    widths = [max([len(c)] + [len(r[i]) for r in rows]) for i, c in enumerate(columns)]
+    lines = [columns, *rows]
+    return "\n".join(
+        "  ".join(v.ljust(w) for v, w in zip(line, widths, strict=True)).rstrip() for line in lines
+    )
 
 
 def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
@@ -13,11 +23,8 @@ def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]
         from rich.console import Console
         from rich.table import Table
     except ImportError:
-        widths = [max([len(c)] + [len(r[i]) for r in rows]) for i, c in enumerate(columns)]
         print(title)
-        print("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)))
-        for row in rows:
-            print("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)))
+        print(format_table(columns, rows))
         return
     table = Table(title=title)
     for column in columns:

@@ -240,31 +240,50 @@ def _names(cluster: PgCluster, hosts_file: Path | None) -> Iterator[_HostsFile |
 
 
 class _Trace(logging.Handler):
-    """Monotonic times of awsdb's verified writer and of its failover's end."""
+    """Monotonic times at which a wrapper's monitor verified the new writer and at which its
+    failover installed the new connection (awsdb's and the AWS wrapper's log records)."""
+
+    # logger name → (level it needs, {message prefix: event})
+    _LOGGERS = {
+        "awsdb.topology": (logging.DEBUG, {"verified writer": "verified"}),
+        "awsdb.failover": (logging.DEBUG, {"failover of": "failed_over"}),
+        "aws_advanced_python_wrapper.cluster_topology_monitor": (
+            logging.DEBUG,
+            {"[HostMonitor] Writer detected": "verified"},
+        ),
+        "aws_advanced_python_wrapper.failover_v2_plugin": (
+            logging.INFO,
+            {"[Failover] Connected to": "failed_over"},
+        ),
+    }
 
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
         self.verified: list[float] = []
         self.failed_over: list[float] = []
+        self._levels: dict[str, int] = {}
 
     def emit(self, record: logging.LogRecord) -> None:
         now = time.monotonic()
+        prefixes = self._LOGGERS.get(record.name, (0, {}))[1]
         msg = record.getMessage()
-        if msg.startswith("verified writer"):
-            self.verified.append(now)
-        elif msg.startswith("failover of"):
-            self.failed_over.append(now)
+        for prefix, event in prefixes.items():
+            if msg.startswith(prefix):
+                getattr(self, event).append(now)
 
     def __enter__(self) -> _Trace:
-        for name in ("awsdb.topology", "awsdb.failover"):
+        for name, (level, _) in self._LOGGERS.items():
             logger = logging.getLogger(name)
+            self._levels[name] = logger.level
             logger.addHandler(self)
-            logger.setLevel(logging.DEBUG)
+            logger.setLevel(level)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        for name in ("awsdb.topology", "awsdb.failover"):
-            logging.getLogger(name).removeHandler(self)
+        for name in self._LOGGERS:
+            logger = logging.getLogger(name)
+            logger.removeHandler(self)
+            logger.setLevel(self._levels.pop(name, logging.NOTSET))
 
 
 def _first_after(times: list[float], t: float) -> float | None:

@@ -9,7 +9,9 @@ proves to be the writer (the dialect's writer check on a connection to it), read
 topology from that writer, keeps that connection as its monitoring connection, and stays at
 the high rate for 30 s. Waiters (:meth:`TopologyMonitor.wait_for_writer`) get the verified
 writer the moment it is known. Each change is broadcast to every connection of the cluster
-as ``notify_host_list_changed``.
+as ``notify_host_list_changed``. With ``monitoring_connection_priority`` naming
+``strict-reader`` first, the monitor then moves its connection to a reader (opened on a
+thread of its own) and reads the topology there; failover still verifies the writer itself.
 
 :class:`TopologyHostListProvider` is what a topology plugin returns from
 ``init_host_provider``: the connection-string host until the monitor has read the
@@ -25,6 +27,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from awsdb._topology_search import SearchSettings, WriterSearch
+from awsdb._topology_upgrade import MonitorUpgrade, prefers_reader
 from awsdb.errors import ProgrammingError
 from awsdb.hosts import HostInfo, HostRole
 from awsdb.monitors import Monitor
@@ -47,6 +50,7 @@ _RETRY_WAITING_S = 0.01  # the same while a connection waits
 _PANIC_SLICE_S = 0.05
 _JOIN_PROBES_S = 3.0
 _SPARE_KEEP_S = 1.0  # after a verified writer, how long a waiter's spares wait for it
+_UPGRADE_AGAIN_S = 5.0  # between two attempts at a preferred monitoring connection
 
 
 def instance_pattern(props: Properties, host: str) -> str:
@@ -139,6 +143,14 @@ class TopologyMonitor(Monitor):
         self._spare_tried: set[str] = set()
         self._names_lock = threading.Lock()  # one name check at a time (DNS, off _cond)
         self._names_checked: tuple[int, ProgrammingError | None] | None = None  # (version, error)
+        # monitoring_connection_priority: strict-reader first watches from a reader
+        self._prefer_reader = prefers_reader(props.get("monitoring_connection_priority"))
+        self._on_reader = False  # the monitoring connection is on a reader on purpose
+        self._upgrade = MonitorUpgrade(
+            f"awsdb-topology-upgrade-{cluster_id}", self._open, self._is_reader, _close_quietly
+        )
+        self._upgrade_at = 0.0
+        self._upgrades = 0
 
     # --- read by connections -------------------------------------------------------------
 
@@ -156,6 +168,11 @@ class TopologyMonitor(Monitor):
     def version(self) -> int:
         """Incremented on every topology change."""
         return self._version
+
+    @property
+    def monitoring_host(self) -> HostInfo | None:
+        """The host of the monitor's own connection (``None`` while it has none)."""
+        return self._conn_host
 
     @property
     def in_panic(self) -> bool:
@@ -358,6 +375,8 @@ class TopologyMonitor(Monitor):
             self._refresh()
             if self._panic:
                 return 0.0
+            if self._prefer_reader:
+                self._move_to_reader()
         unclaimed = self._spare_owner is not None and not self._waiters
         if unclaimed and time.monotonic() - self._verified_at > _SPARE_KEEP_S:
             self._drop_spares()  # a waiter that never came for its spare
@@ -385,6 +404,7 @@ class TopologyMonitor(Monitor):
 
     def _drop(self) -> None:
         conn, self._conn, self._conn_host = self._conn, None, None
+        self._on_reader = False
         if conn is not None:
             _close_quietly(conn)
 
@@ -405,6 +425,11 @@ class TopologyMonitor(Monitor):
             self._panic = True
             return
         writer = next((h for h in hosts if h.role is HostRole.WRITER), None)
+        if writer is not None and self._on_reader and self._conn_host is not None:
+            if writer.url != self._conn_host.url:  # a reader's view: the writer is not verified
+                self._publish(hosts, verified=None, keep_verified=writer)
+                return
+            self._on_reader = False  # the reader watched was promoted
         if writer is None or (self._conn_host is not None and writer.url != self._conn_host.url):
             # no writer, or the host we watch is no longer the writer: verify from scratch
             self._publish(hosts, verified=None)
@@ -412,6 +437,38 @@ class TopologyMonitor(Monitor):
             self._panic = True
             return
         self._publish(hosts, verified=writer)
+
+    def _is_reader(self, conn: Any) -> bool:
+        return not self._dialect.writer_check(self._query(conn))
+
+    def _move_to_reader(self) -> None:
+        """Adopt a reader connection the upgrade opened, or start opening one."""
+        got = self._upgrade.take()
+        if got is not None:
+            conn, host = got
+            with self._cond:
+                adopt = not self._panic and self._conn is not None and not self._on_reader
+                adopt = adopt and any(
+                    h.url == host.url and h.role is HostRole.READER for h in self._hosts
+                )
+                if adopt:
+                    old = self._conn
+                    self._conn, self._conn_host, self._on_reader = conn, host, True
+            if not adopt:
+                _close_quietly(conn)
+                return
+            _close_quietly(old)
+            _log.debug("topology of %s is monitored from reader %s", self.cluster_id, host.url)
+            return
+        now = time.monotonic()
+        if self._on_reader or self._waiters or now < self._upgrade_at or self._upgrade.busy:
+            return
+        readers = [h for h in self._hosts if h.role is HostRole.READER]
+        if not readers:
+            return  # a single instance: the writer it is (the connection accepted first)
+        self._upgrade_at = now + _UPGRADE_AGAIN_S
+        self._upgrades += 1
+        self._upgrade.start(readers[self._upgrades % len(readers)])
 
     def _candidates(self) -> list[HostInfo]:
         known = self._hosts or self._seed
@@ -512,15 +569,29 @@ class TopologyMonitor(Monitor):
             self._ended.append(search)
 
     def _publish(
-        self, hosts: list[HostInfo], *, verified: HostInfo | None, end_panic: bool = False
+        self,
+        hosts: list[HostInfo],
+        *,
+        verified: HostInfo | None,
+        end_panic: bool = False,
+        keep_verified: HostInfo | None = None,
     ) -> None:
+        """Store ``hosts``; ``verified`` is the writer proven on a connection to it.
+
+        ``keep_verified``: the writer a reader reports; the last verified writer stays
+        verified (its time unchanged) while it is that writer.
+        """
         with self._cond:
             old = self._hosts
             changed = [(h.url, h.role) for h in old] != [(h.url, h.role) for h in hosts]
             self._hosts = list(hosts)
-            self._verified_writer = verified
-            if verified is not None:
-                self._verified_at = time.monotonic()
+            last = self._verified_writer
+            if keep_verified is not None and last is not None and last.url == keep_verified.url:
+                pass  # still the writer the monitor verified
+            else:
+                self._verified_writer = verified
+                if verified is not None:
+                    self._verified_at = time.monotonic()
             if end_panic:
                 self._panic = False
             if changed:
@@ -544,6 +615,7 @@ class TopologyMonitor(Monitor):
 
     def close(self) -> None:
         """Close the monitoring connection; end the probes and join their threads."""
+        self._upgrade.close()
         self._drop()
         search, self._search = self._search, None
         if search is not None:

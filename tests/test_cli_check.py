@@ -7,15 +7,21 @@ PostgreSQL; for MySQL the proxy address and ``cluster_instance_host_pattern``.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import socket
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from _servers import Server
+
+import awsdb
+from awsdb.cli import main
 
 
 def _check(*args: str) -> subprocess.CompletedProcess[str]:
@@ -120,10 +126,13 @@ def test_aurora_mysql_on_mariadb(mdb_cluster: Any) -> None:
     assert rows[0][1:5] == ["*", writer.name, str(port), "writer"]
     assert [r[3] for r in rows[1:]] == ["reader", "reader"]
 
-    proc = _check(url, "--driver", "mysql", "--json")
+    password = mdb_cluster.app_conninfo_kwargs(writer)["password"]
+    keywords = f"host={host} port={port} user=app password={password} database=appdb"
+    proc = _check(keywords, "--driver", "mysql", "--json")  # key=value for MySQL too
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
-    assert data["dialect"] == "aurora-mysql"
+    assert data["dialect"] == "aurora-mysql" and data["driver"] == "mysql-connector-python"
+    assert data["connected"]["instance"] == writer.instance_id
     assert sorted(r["instance"] for r in data["topology"]) == sorted(
         n.instance_id for n in mdb_cluster.nodes
     )
@@ -193,3 +202,63 @@ def test_refused_port_exits_4_and_names_the_address(driver: str) -> None:
     assert "refused" in proc.stderr.lower()
     assert "Secret-Value-9" not in proc.stdout + proc.stderr
     assert proc.stdout == ""
+
+
+@pytest.fixture
+def _listening_socket() -> Iterator[int]:
+    """A port whose listener never accepts: the TCP handshake completes, no server speaks."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen(8)
+        yield int(s.getsockname()[1])
+
+
+@pytest.mark.parametrize("driver", ["pg", "mysql"])
+def test_silent_server_times_out_exits_4(driver: str, _listening_socket: int) -> None:
+    port = _listening_socket
+    dsn = (
+        f"postgresql://app:Secret-Value-9@127.0.0.1:{port}/app"
+        if driver == "pg"
+        else f"mysql://app:Secret-Value-9@127.0.0.1:{port}/app"
+    )
+    proc = _check(dsn, "connect_timeout=1")
+    assert proc.returncode == 4, proc.stdout + proc.stderr
+    assert f"awsdb check: cannot connect to 127.0.0.1:{port} (timed out)" in proc.stderr
+    assert "Secret-Value-9" not in proc.stdout + proc.stderr
+
+
+def _fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+@pytest.mark.pg
+def test_check_with_the_failover_plugin_leaves_nothing_running(
+    pg_cluster: Any,
+    pg_names: dict[str, str],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """In process: the monitor the failover plugin starts is stopped when the command ends."""
+    from awsdb.cli import _check
+
+    awsdb.release_resources()
+    gc.collect()
+    threads, fds = set(threading.enumerate()), _fds()
+    during: list[str] = []
+    report = _check._report
+
+    def spy(*args: Any) -> Any:  # records the threads running while the check reads
+        during.extend(t.name for t in threading.enumerate())
+        return report(*args)
+
+    monkeypatch.setattr(_check, "_report", spy)
+    port = pg_cluster.writer().port
+    dsn = f"host={pg_cluster.names.writer_endpoint} port={port} user=app dbname=app"
+    capsys.readouterr()
+    assert main(["check", dsn, "plugins=failover"]) == 0
+    out = capsys.readouterr().out
+    assert "cluster    3 instances, 1 writer" in out
+    assert any(name.startswith("awsdb-monitor ('topology'") for name in during), during
+    gc.collect()
+    assert [t.name for t in set(threading.enumerate()) - threads if t.is_alive()] == []
+    assert _fds() == fds

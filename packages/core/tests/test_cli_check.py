@@ -16,6 +16,7 @@ from awsdb.cli._check import (
     CheckError,
     CheckReport,
     InstanceRow,
+    _first_line,
     error_json,
     parse_properties,
     parse_target,
@@ -264,3 +265,31 @@ def test_missing_driver_package_exits_3() -> None:
     assert "mysql-connector-python package is not installed" in proc.stderr
     assert "pip install 'awsdb-core[mysql]'" in proc.stderr
     assert "hunter2secret" not in proc.stderr + proc.stdout
+
+
+class _ConnectorError(Exception):
+    """The shape of a mysql-connector error: ``errno`` and a wrapped ``msg``."""
+
+    def __init__(self, errno: int, msg: str) -> None:
+        super().__init__(f"{errno}: {msg}")
+        self.errno, self.msg = errno, msg
+
+
+def test_error_reason_on_one_line() -> None:
+    libpq = Exception(
+        'connection to server at "127.0.0.1", port 1 failed: Connection refused\n'
+        "\tIs the server running on that host and accepting TCP/IP connections?\n"
+    )
+    assert _first_line(libpq) == (
+        'connection to server at "127.0.0.1", port 1 failed: Connection refused; '
+        "Is the server running on that host and accepting TCP/IP connections?"
+    )
+    wrapped = _ConnectorError(
+        3024,
+        "\n    The Read Operation timed out. As a consequence the current connection has "
+        "been closed to avoid\n    any unstable behaviour, consider using the reconnect() "
+        "option and continue with the current\n    session's workflow.\n    ",
+    )
+    assert _first_line(wrapped) == "3024: The Read Operation timed out."
+    assert _first_line(Exception("x" * 500)) == "x" * 200 + " ..."
+    assert _first_line(TimeoutError()) == "TimeoutError"

@@ -371,10 +371,26 @@ def _redactor(services: Services, props: Properties) -> Callable[[str], str]:
     return services.secrets.redact
 
 
+_MAX_REASON = 200
+
+
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return "; ".join(lines[:2])
+    """The error's text on one line, at most about 200 characters (a sentence boundary).
+
+    mysql-connector errors carry ``errno`` and a wrapped ``msg``; others are joined line by
+    line (libpq puts the reason and a hint on separate lines)."""
+    msg, errno = getattr(exc, "msg", None), getattr(exc, "errno", None)
+    if isinstance(msg, str) and msg.strip():
+        text = " ".join(msg.split())
+        if isinstance(errno, int):
+            text = f"{errno}: {text}"
+    else:
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+        text = "; ".join(lines) or type(exc).__name__
+    if len(text) > _MAX_REASON:
+        cut = text.rfind(". ", 0, _MAX_REASON)
+        text = text[: cut + 1] if cut > 0 else text[:_MAX_REASON].rstrip() + " ..."
+    return text
 
 
 def _connect_error(
@@ -390,18 +406,21 @@ def _connect_error(
         who = f" for user {user!r}" if user else ""
         return CheckError(f"authentication failed{who} at {where}: {_first_line(exc)}", EXIT_AUTH)
     if kind in (ErrorKind.NETWORK, ErrorKind.TIMEOUT):
-        reason = " (timed out)" if _is_timeout(exc) else ""
+        timed_out = kind is ErrorKind.TIMEOUT or _is_timeout(exc)
         return CheckError(
-            f"cannot connect to {where}{reason}: {_first_line(exc)}", EXIT_UNREACHABLE
+            f"cannot connect to {where}{' (timed out)' if timed_out else ''}: {_first_line(exc)}",
+            EXIT_UNREACHABLE,
         )
     return CheckError(f"cannot connect to {where}: {_first_line(exc)}", EXIT_CHECK_FAILED)
 
 
 def _is_timeout(exc: BaseException) -> bool:
+    """A connect timeout (psycopg ``ConnectionTimeout``, mysql-connector
+    ``ConnectionTimeoutError``, ``TimeoutError``); the driver dialect counts some of them as
+    network errors."""
     if isinstance(exc, TimeoutError):
         return True
-    name = type(exc).__name__
-    return name in ("ConnectionTimeout", "ConnectTimeout")
+    return type(exc).__name__ in ("ConnectionTimeout", "ConnectionTimeoutError")
 
 
 def _server_version(raw: Any) -> str | None:
@@ -624,9 +643,9 @@ def add_check_parser(sub: Any) -> None:
         "check",
         help="connect through awsdb and show the dialect and the cluster topology",
         description=(
-            "Connect through awsdb and print the driver, the detected database dialect, "
-            "the server version, the connected instance and its role, and the cluster "
-            "topology. No plugin is loaded unless plugins=... is given; connect_timeout "
+            "Connect through awsdb and print the driver, the detected database dialect,\n"
+            "the server version, the connected instance and its role, and the cluster\n"
+            "topology. No plugin is loaded unless plugins=... is given; connect_timeout\n"
             "defaults to 10 s. Passwords are never printed."
         ),
         epilog=_EPILOG,

@@ -3,7 +3,8 @@
 Small clusters (one and two nodes), strict_reader's writer fallback, topologies with two
 writer rows and stale rows (static mode of the emulation), an instance added to a running
 cluster, the old writer coming back as a reader, a lost connection to a writer that is still
-the writer, and instance names that cannot be resolved.
+the writer, instance names that cannot be resolved, and a later connection's credentials
+honoured by the shared monitor.
 """
 
 from __future__ import annotations
@@ -163,6 +164,51 @@ def test_lost_connection_to_a_writer_that_is_still_the_writer_reconnects_to_it(
             assert _in_recovery(conn) is False
     finally:
         conn.close()
+
+
+def test_the_shared_monitor_takes_a_later_connections_credentials(cluster: PgCluster) -> None:
+    # the first connection's role loses its login (a rotated secret, an expired token):
+    # the shared monitor must probe with the later connection's credentials
+    with cluster.superuser_connect(cluster.writer()) as su:
+        su.execute("CREATE ROLE app_rotated LOGIN")
+        su.execute("GRANT CONNECT ON DATABASE app TO app_rotated")
+    first = _connect(cluster, failover_timeout_sec=20)
+    later = awsdb.connect(
+        psycopg.Connection.connect,
+        f"host={cluster.names.writer_endpoint} port={cluster.nodes[0].port} "
+        "user=app_rotated dbname=app connect_timeout=3",
+        plugins="failover",
+        **{**FAST, "autocommit": True, "failover_timeout_sec": 20},
+    )
+    try:
+        monitor = _monitor(later)
+        assert _monitor(first) is monitor
+        with cluster.superuser_connect(cluster.writer()) as su:
+            su.execute("ALTER ROLE app NOLOGIN")
+
+        def replicated() -> bool:  # on every replica before the writer dies
+            for node in cluster.readers():
+                with cluster.superuser_connect(node) as su:
+                    row = su.execute(
+                        "SELECT rolcanlogin FROM pg_catalog.pg_roles WHERE rolname = 'app'"
+                    ).fetchone()
+                if row != (False,):
+                    return False
+            return True
+
+        _eventually(replicated, "the lost login replicated")
+        report = cluster.failover()
+        with pytest.raises(awsdb.FailoverSuccessError):
+            later.execute("SELECT 1")
+        assert _server_id(later) == report.new_writer
+        row = later.execute("SELECT current_user").fetchone()
+        assert row == ("app_rotated",)
+        writer = monitor.writer()
+        assert writer is not None and writer.host.startswith(f"{report.new_writer}.")
+        assert not monitor.in_panic
+    finally:
+        later.close()
+        first.close()
 
 
 # --- topology contents (static mode) ------------------------------------------------------

@@ -27,12 +27,14 @@ from collections.abc import Sequence
 from awsdb import PluginSpec, hookimpl
 from awsdb_failover._initial_connection import InitialConnectionPlugin
 from awsdb_failover._plugin import FailoverPlugin, failover_mode_for
+from awsdb_failover._stale_dns import StaleDnsPlugin
 from awsdb_failover._tracker import AuroraConnectionTrackerPlugin, tracked_connections
 
 __all__ = [
     "AuroraConnectionTrackerPlugin",
     "FailoverPlugin",
     "InitialConnectionPlugin",
+    "StaleDnsPlugin",
     "awsdb_plugin_specs",
     "failover_mode_for",
     "tracked_connections",
@@ -41,15 +43,25 @@ __all__ = [
 
 @hookimpl
 def awsdb_plugin_specs() -> Sequence[PluginSpec]:
-    """Announce ``initial_connection``, ``aurora_connection_tracker`` and ``failover`` (the
-    AWS wrapper's ``failover_v2`` is an alias of it); the weights order them as the AWS
-    wrapper does."""
+    """Announce ``initial_connection``, ``stale_dns``, ``aurora_connection_tracker`` and
+    ``failover`` (the AWS wrapper's ``failover_v2`` is an alias of it).
+
+    The weights order them as the AWS wrapper does, except that ``stale_dns`` sits between
+    ``initial_connection`` (whose instance substitution it then leaves alone) and the
+    tracker (which then tracks the instance ``stale_dns`` landed on, without a query)."""
     return [
         PluginSpec(
             code="initial_connection",
             factory=InitialConnectionPlugin,
             weight=50,
             description="Opens the initial connection on a verified writer (or reader) instance.",
+        ),
+        PluginSpec(
+            code="stale_dns",
+            factory=StaleDnsPlugin,
+            weight=90,
+            description="Moves a writer-endpoint connection that stale DNS put on the wrong "
+            "instance to the topology's writer.",
         ),
         PluginSpec(
             code="aurora_connection_tracker",

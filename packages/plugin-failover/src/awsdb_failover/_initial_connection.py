@@ -28,6 +28,7 @@ from awsdb.errors import ProgrammingError
 from awsdb.hosts import HostInfo, HostRole
 from awsdb.plugin import ConnectionChange, Plugin
 from awsdb.topology import TopologyMonitor
+from awsdb_failover._endpoints import WRITER_URLS, close_quietly, same_region
 from awsdb_failover._topology import (
     ClusterLink,
     existing_monitor,
@@ -40,8 +41,6 @@ __all__ = ["InitialConnectionPlugin", "roles_for"]
 
 _log = logging.getLogger("awsdb.failover")
 
-_WRITER_URLS = (rds.RdsUrlType.RDS_WRITER_CLUSTER, rds.RdsUrlType.RDS_GLOBAL_WRITER_CLUSTER)
-
 
 def roles_for(props: Any, host: str) -> tuple[str, str]:
     """``(substitution role, verified role)`` for a connection to ``host``.
@@ -53,7 +52,7 @@ def roles_for(props: Any, host: str) -> tuple[str, str]:
     instance name) is a :class:`ProgrammingError`.
     """
     kind = rds.classify(host)
-    if kind in _WRITER_URLS:
+    if kind in WRITER_URLS:
         default = "writer"
     elif kind is rds.RdsUrlType.RDS_READER_CLUSTER:
         default = "reader"
@@ -68,7 +67,7 @@ def roles_for(props: Any, host: str) -> tuple[str, str]:
             substitute == "writer"
             and kind in (rds.RdsUrlType.RDS_READER_CLUSTER, rds.RdsUrlType.RDS_CUSTOM_CLUSTER)
         )
-        or (substitute == "reader" and kind in _WRITER_URLS)
+        or (substitute == "reader" and kind in WRITER_URLS)
         or (substitute == "any" and kind is rds.RdsUrlType.RDS_CUSTOM_CLUSTER)
         or (substitute != "none" and kind is rds.RdsUrlType.RDS_INSTANCE)
     )
@@ -88,7 +87,7 @@ def _allowed_substitutions(kind: rds.RdsUrlType) -> list[str]:
         return ["reader", "none"]
     if kind is rds.RdsUrlType.RDS_READER_CLUSTER:
         return ["reader", "any", "none"]
-    if kind in _WRITER_URLS:
+    if kind in WRITER_URLS:
         return ["writer", "any", "none"]
     return ["writer", "reader", "any", "none"]
 
@@ -143,12 +142,12 @@ class InitialConnectionPlugin(Plugin):
             try:
                 landed = self._check(conn, target, props)
             except BaseException:
-                _close_quietly(conn)
+                close_quietly(conn)
                 raise
             if landed is not None:
                 self._landed = landed if landed is not host else None
                 return conn
-            _close_quietly(conn)
+            close_quietly(conn)
             tried.add(target.url)
             _log.info(
                 "initial connection to %s is not on a %s: retrying", target.host, self._verify
@@ -181,7 +180,7 @@ class InitialConnectionPlugin(Plugin):
         hosts = self.service.services.availability.apply(hosts)
         writer = next((h for h in hosts if h.role is HostRole.WRITER), None)
         if self._substitute == "writer":
-            if writer is None or writer.url in tried or not _same_region(writer, host):
+            if writer is None or writer.url in tried or not same_region(writer, host):
                 return host
             return writer
         readers = [
@@ -259,17 +258,3 @@ class InitialConnectionPlugin(Plugin):
         if self._link is not None:
             self._link.release()
             self._link = None
-
-
-def _same_region(instance: HostInfo, endpoint: HostInfo) -> bool:
-    """An instance in another region than the endpoint is not substituted (a Global
-    Database secondary)."""
-    region = rds.region_of(endpoint.host)
-    return region is None or rds.region_of(instance.host) in (None, region)
-
-
-def _close_quietly(conn: Any) -> None:
-    try:
-        conn.close()
-    except Exception as exc:
-        _log.debug("closing a rejected initial connection failed: %s", type(exc).__name__)

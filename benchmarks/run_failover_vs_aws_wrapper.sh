@@ -14,7 +14,7 @@
 # (as awsdb), topology_refresh_ms / cluster_topology_high_refresh_rate_ms at their defaults
 # (30000 / 100), cluster_instance_host_pattern derived from the cluster endpoint.
 #
-# Needs root (mount namespace). Arguments go to failover.py; by default 10 failovers per
+# Needs root (mount namespace). Arguments go to failover.py; by default 20 failovers per
 # client, results in benchmarks/results/failover-vs-aws-wrapper.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,7 +32,7 @@ VIRTUAL_ENV="$venv" uv pip install -q -e "packages/core[pg]" -e packages/plugin-
 hosts="$work/hosts"
 cp /etc/hosts "$hosts"
 if [[ $# -eq 0 ]]; then
-    set -- --failovers 10 --out benchmarks/results/failover-vs-aws-wrapper.json
+    set -- --failovers 20 --out benchmarks/results/failover-vs-aws-wrapper.json
 fi
 # shellcheck disable=SC2016 # expanded by the inner shell
 unshare --mount --propagation private -- bash -c '

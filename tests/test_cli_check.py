@@ -69,6 +69,7 @@ def test_aurora_pg_writer_endpoint_shows_three_instances(pg_cluster: Any) -> Non
     assert [r[0] for r in rows] == [writer.instance_id, *readers]
     assert rows[0][1:5] == ["*", names.instance(writer.instance_id), str(writer.port), "writer"]
     assert [r[3] for r in rows[1:]] == ["reader", "reader"]
+    assert "lag ms" in out  # the Aurora topology reports replica lag
     assert proc.stderr == ""
 
     data = json.loads(_check(dsn, "--json").stdout)
@@ -76,12 +77,15 @@ def test_aurora_pg_writer_endpoint_shows_three_instances(pg_cluster: Any) -> Non
     assert data["dialect"] == "aurora-pg" and data["driver"] == "psycopg"
     assert data["cluster_id"] == names.writer_endpoint
     assert data["connected"]["instance"] == writer.instance_id
+    assert all(isinstance(r["lag_ms"], float) for r in data["topology"])
     roles = sorted(r["role"] for r in data["topology"])
     assert roles == ["reader", "reader", "writer"]
     assert {r["host"] for r in data["topology"]} == {
         names.instance(n.instance_id) for n in pg_cluster.nodes
     }
     assert all(r["last_update"] for r in data["topology"])
+    lags = {r["role"]: r["lag_ms"] for r in data["topology"]}
+    assert lags["writer"] == 0 and isinstance(lags["reader"], float)
 
 
 @pytest.mark.pg
@@ -133,6 +137,7 @@ def test_aurora_mysql_on_mariadb(mdb_cluster: Any) -> None:
     data = json.loads(proc.stdout)
     assert data["dialect"] == "aurora-mysql" and data["driver"] == "mysql-connector-python"
     assert data["connected"]["instance"] == writer.instance_id
+    assert all(isinstance(r["lag_ms"], float) for r in data["topology"])
     assert sorted(r["instance"] for r in data["topology"]) == sorted(
         n.instance_id for n in mdb_cluster.nodes
     )

@@ -293,3 +293,41 @@ def test_error_reason_on_one_line() -> None:
     assert _first_line(wrapped) == "3024: The Read Operation timed out."
     assert _first_line(Exception("x" * 500)) == "x" * 200 + " ..."
     assert _first_line(TimeoutError()) == "TimeoutError"
+
+
+def test_lag_column_only_when_the_dialect_reports_it() -> None:
+    base = _cluster_report()
+    rows = tuple(
+        InstanceRow(
+            r.instance,
+            r.host,
+            r.port,
+            r.role,
+            r.weight,
+            r.last_update,
+            r.connected,
+            lag_ms=0.0 if r.role == "writer" else 12.5,
+        )
+        for r in base.topology
+    )
+    text = render_text(_cluster_report(topology=rows))
+    header = next(line for line in text.splitlines() if line.startswith("instance "))
+    assert header.split() == [
+        "instance",
+        "host",
+        "port",
+        "role",
+        "weight",
+        "lag",
+        "ms",
+        "last",
+        "update",
+    ]
+    table = text.splitlines()[text.splitlines().index(header) + 1 :][:3]
+    assert [line.split()[6 if i == 0 else 5] for i, line in enumerate(table)] == [
+        "0",
+        "12.5",
+        "12.5",
+    ]
+    assert json.loads(render_json(_cluster_report(topology=rows)))["topology"][1]["lag_ms"] == 12.5
+    assert json.loads(render_json(base))["topology"][0]["lag_ms"] is None

@@ -199,6 +199,8 @@ class InstanceRow:
     weight: int | None = None
     last_update: datetime | None = None
     connected: bool = False
+    lag_ms: float | None = None
+    """Replica lag in milliseconds, when the dialect's topology reports it (Aurora)."""
     """True for the instance the check's connection is on."""
 
 
@@ -273,20 +275,24 @@ def render_text(report: CheckReport) -> str:
     out = [f"{label.ljust(width)}  {value}" for label, value in lines]
     if report.cluster:
         out.append("")
-        rows = [
-            [
+        with_lag = any(r.lag_ms is not None for r in report.topology)
+        columns = ["instance", "host", "port", "role", "weight"]
+        columns += ["lag ms"] if with_lag else []
+        columns += ["last update"]
+        rows = []
+        for r in report.topology:
+            row = [
                 (r.instance or "?") + (" *" if r.connected else ""),
                 r.host,
                 "" if r.port is None else str(r.port),
                 r.role,
                 "" if r.weight is None else str(r.weight),
-                _when(r.last_update),
             ]
-            for r in report.topology
-        ]
-        out.append(
-            format_table(["instance", "host", "port", "role", "weight", "last update"], rows)
-        )
+            if with_lag:
+                row.append("" if r.lag_ms is None else f"{r.lag_ms:g}")
+            row.append(_when(r.last_update))
+            rows.append(row)
+        out.append(format_table(columns, rows))
         if any(r.connected for r in report.topology):
             out.append("(* the instance this connection is on)")
     else:
@@ -302,6 +308,7 @@ def _row_json(row: InstanceRow) -> dict[str, object]:
         "port": row.port,
         "role": row.role,
         "weight": row.weight,
+        "lag_ms": row.lag_ms,
         "last_update": None if row.last_update is None else row.last_update.isoformat(),
         "connected": row.connected,
     }
@@ -436,6 +443,37 @@ def _server_version(raw: Any) -> str | None:
     return None
 
 
+# Column of the replica lag (ms) in the topology rows of the dialects that report it
+# (aurora-facts: Aurora ``SERVER_ID, is_writer, CPU, lag, LAST_UPDATE_TIMESTAMP``; Global
+# Database ``SERVER_ID, is_writer, VISIBILITY_LAG_IN_MSEC, AWS_REGION``).
+_LAG_COLUMN: Mapping[str, int] = {
+    "aurora-pg": 3,
+    "aurora-mysql": 3,
+    "global-aurora-pg": 2,
+    "global-aurora-mysql": 2,
+}
+
+
+def _lags(dialect: DatabaseDialect, rows: list[tuple[Any, ...]] | None) -> dict[str, float]:
+    """Instance id → replica lag (ms) from the rows of the dialect's own topology query."""
+    column = _LAG_COLUMN.get(dialect.code)
+    out: dict[str, float] = {}
+    if column is None or not rows:
+        return out
+    for row in rows:
+        if len(row) <= column or row[0] is None or row[column] is None:
+            continue
+        ident = row[0]
+        if isinstance(ident, bytes | bytearray):
+            ident = bytes(ident).decode("utf-8", "replace")
+        key = str(ident)
+        try:
+            out[key] = float(row[column])
+        except (TypeError, ValueError):
+            continue
+    return out
+
+
 def _topology(
     dialect: DatabaseDialect,
     query: Any,
@@ -443,7 +481,9 @@ def _topology(
     host: HostInfo,
     default_port: int | None,
     notes: list[str],
-) -> list[HostInfo]:
+) -> tuple[list[HostInfo], dict[str, float]]:
+    """The dialect's topology (as the topology monitor reads it) and the replica lags its
+    rows carry (read from the same round trip: the query function records them)."""
     from awsdb.errors import ProgrammingError
     from awsdb.topology import instance_pattern
 
@@ -466,10 +506,20 @@ def _topology(
                 "(e.g. '?.abc123.us-east-1.rds.amazonaws.com') to see their endpoints"
             )
     port = host.port if host.port is not None else default_port
+    seen: list[tuple[Any, ...]] | None = None
+
+    def recording(sql: str, params: Any = None) -> list[tuple[Any, ...]]:
+        nonlocal seen
+        rows: list[tuple[Any, ...]] = query(sql, params)
+        if sql == dialect.TOPOLOGY_SQL:
+            seen = rows
+        return rows
+
     try:
-        return dialect.query_topology(query, host_pattern=pattern, default_port=port)
+        hosts = dialect.query_topology(recording, host_pattern=pattern, default_port=port)
     except ProgrammingError as exc:
         raise CheckError(str(exc), EXIT_INPUT) from None
+    return hosts, _lags(dialect, seen)
 
 
 def _report(
@@ -498,7 +548,7 @@ def _report(
             port=host.port,
             role=role,
         )
-    hosts = _topology(dialect, query, props, host, driver.default_port, notes)
+    hosts, lags = _topology(dialect, query, props, host, driver.default_port, notes)
     ident = dialect.instance_id(query)
     instance = ident[0] if ident is not None else None
     here = next(
@@ -527,6 +577,7 @@ def _report(
             weight=h.weight,
             last_update=h.last_update,
             connected=h is here,
+            lag_ms=lags.get(h.host_id) if h.host_id is not None else None,
         )
         for h in ordered
     )

@@ -267,3 +267,41 @@ def test_check_with_the_failover_plugin_leaves_nothing_running(
     gc.collect()
     assert [t.name for t in set(threading.enumerate()) - threads if t.is_alive()] == []
     assert _fds() == fds
+
+
+@pytest.mark.pg
+def test_topology_lag_and_no_writer(fresh_pg_cluster: Any) -> None:
+    from awsdb_testing.model import TopologyRow
+
+    cluster = fresh_pg_cluster
+    writer = cluster.writer()
+    dsn = (
+        f"host={cluster.names.writer_endpoint} hostaddr={writer.host} port={writer.port} "
+        "user=app dbname=app"
+    )
+    cluster.set_topology_static(
+        [
+            TopologyRow("instance-1", True),
+            TopologyRow("instance-2", False, replica_lag_ms=250.0),
+            TopologyRow("instance-3", False, replica_lag_ms=1500.0),
+        ]
+    )
+    data = json.loads(_check(dsn, "--json").stdout)
+    assert {r["instance"]: r["lag_ms"] for r in data["topology"]} == {
+        "instance-1": 0.0,
+        "instance-2": 250.0,
+        "instance-3": 1500.0,
+    }
+    proc = _check(dsn)
+    rows = _table(proc.stdout)
+    assert [r[-4] for r in rows] == ["0", "250", "1500"]  # lag ms, before the date and time
+
+    cluster.set_topology_static(
+        [TopologyRow("instance-1", False), TopologyRow("instance-2", False)]
+    )
+    proc = _check(dsn)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "cluster    0 instances, 0 writers" in proc.stdout
+    assert "note: the topology has no writer" in proc.stdout
+    data = json.loads(_check(dsn, "--json").stdout)
+    assert data["ok"] is False and data["topology"] == []

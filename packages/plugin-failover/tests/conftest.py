@@ -30,6 +30,10 @@ def _fresh_services() -> Iterator[None]:
 
 @pytest.fixture
 def cluster(fresh_pg_cluster: PgCluster) -> Iterator[PgCluster]:
-    """A fresh emulated Aurora PostgreSQL cluster with its host names installed."""
+    """A fresh emulated Aurora PostgreSQL cluster with its host names installed.
+
+    The monitors stop before the names go and the servers are restored: a probe left
+    running would otherwise ask the system resolver for names it cannot answer."""
     with fresh_pg_cluster.names_installed():
         yield fresh_pg_cluster
+        awsdb.release_resources()

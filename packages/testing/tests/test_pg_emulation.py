@@ -161,3 +161,14 @@ def test_multi_az_flavor(awsdb_leak_check: None) -> None:
                 ).fetchone()
                 == src
             )
+
+
+def test_max_connections_is_configurable(pg_cluster: PgCluster, awsdb_leak_check: None) -> None:
+    with pg_cluster.superuser_connect(1) as admin:
+        assert admin.execute("SHOW max_connections").fetchone() == ("60",)  # the default
+    with PgCluster(nodes=2, max_connections=150, first_octet=47) as cluster:
+        for node in (1, 2):
+            with cluster.superuser_connect(node) as admin:
+                assert admin.execute("SHOW max_connections").fetchone() == ("150",)
+    with pytest.raises(ValueError, match="max_connections"):
+        PgCluster(max_connections=5)

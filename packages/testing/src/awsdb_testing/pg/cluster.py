@@ -93,6 +93,7 @@ class PgClusterConfig:
     flavor: str = "aurora-pg"  # aurora-pg | rds-pg | multi-az-pg
     durable: bool = False  # synchronous replication: no acknowledged commit is lost
     stale_dns_s: float = 0.0  # delay before the writer endpoint name follows a failover
+    max_connections: int = 60  # per node (PostgreSQL reserves 3 of them for superusers)
     instance_suffix: str = ""  # appended to instance ids (green side: "-green-abc123")
     base_dir: Path | None = None  # None: a fresh directory on /dev/shm
     use_cache: bool = True  # start from the cached snapshot (built on first use)
@@ -104,6 +105,8 @@ class PgClusterConfig:
             raise ValueError(f"flavor must be one of {sorted(_FLAVOR_EXTENSIONS)}")
         if self.nodes < 1:
             raise ValueError("a cluster needs at least one node")
+        if self.max_connections < 10:
+            raise ValueError(f"max_connections must be >= 10, not {self.max_connections!r}")
         if self.network is not None and self.network.count < self.nodes:
             raise ValueError("the network has fewer namespaces than the cluster has nodes")
 
@@ -221,6 +224,7 @@ class PgCluster:
             "region": self.names.region,
             "flavor": self.config.flavor,
             "durable": self.config.durable,
+            "max_connections": self.config.max_connections,
             "instance_suffix": self.config.instance_suffix,
             "first_octet": self.config.first_octet,
             "snapshot": str(self._snapshot) if self._snapshot else None,
@@ -250,6 +254,7 @@ class PgCluster:
             region=state["region"],
             flavor=state["flavor"],
             durable=state["durable"],
+            max_connections=state.get("max_connections", 60),
             instance_suffix=state["instance_suffix"],
             base_dir=Path(state["base"]),
             bins=bins,
@@ -653,6 +658,7 @@ class PgCluster:
             "emu.domain": f"'{self.names.domain}'",
             "bg_emu.status": "''",  # defined so that ALTER SYSTEM can change it per node
             "synchronous_commit": "on" if cfg.durable else "off",
+            "max_connections": str(cfg.max_connections),
         }
         if cfg.durable:
             extra["synchronous_standby_names"] = "'ANY 1 (*)'"

@@ -6,9 +6,10 @@ writer cluster and global endpoints the plugin checks every new connection:
 
 1. connect as written;
 2. resolve the endpoint name (IPv4; the process resolver's override, else DNS);
-3. ask the server its role (one round trip). A reader means the topology the connection
-   knows may be behind too: the topology is read on this connection (the server's view, one
-   more round trip) and the cluster's topology monitor is asked to verify the writer it
+3. ask the server its role (the dialect's is-reader query, as the AWS wrapper does; on
+   Aurora PostgreSQL ``pg_is_in_recovery()``). A reader means the topology the connection
+   knows may be behind too: the topology is read on this connection (the server's view,
+   one more query) and the cluster's topology monitor is asked to verify the writer it
    names when it still names another one. A writer means the monitor's topology, kept
    current on its own thread, is read as it is (no I/O);
 4. resolve the topology writer's instance name;
@@ -65,8 +66,8 @@ class StaleDnsPlugin(Plugin):
     def __init__(self, service: Any, props: Any) -> None:
         super().__init__(service, props)
         self._timeout = int(props.get("open_connection_retry_timeout_ms")) / 1000
-        pairs = props.hosts()
-        self._enabled = bool(pairs) and is_writer_url(str(pairs[0][0]))
+        self._seed = seed_hosts(service, props)  # parsed once: the properties are immutable
+        self._enabled = bool(self._seed) and is_writer_url(self._seed[0].host)
         self._provider: TopologyHostListProvider | None = None
         self._link: ClusterLink | None = None
         self._landed: HostInfo | None = None
@@ -76,10 +77,10 @@ class StaleDnsPlugin(Plugin):
 
     def init_host_provider(self, props: Any, service: Any) -> Any:
         """For a writer endpoint: the topology provider (the monitor's hosts once joined)."""
-        cluster_id = cluster_id_of(service, props) if self._enabled else None
+        cluster_id = cluster_id_of(service, props, self._seed) if self._enabled else None
         if cluster_id is None:
             return None
-        self._provider = TopologyHostListProvider(cluster_id, seed_hosts(service, props))
+        self._provider = TopologyHostListProvider(cluster_id, self._seed)
         return self._provider
 
     def release(self) -> None:
@@ -125,7 +126,7 @@ class StaleDnsPlugin(Plugin):
         service = self.service
         resolver = service.services.resolver
         endpoint_ip = resolver.resolve(host.host)
-        on_writer = link.dialect.writer_check(service.aux_query(conn))
+        on_writer = not link.dialect.is_reader(service.aux_query(conn))
         writer = link.monitor.writer() if on_writer else self._read_writer(conn, host, link)
         if writer is None or not same_region(writer, host):
             return conn
@@ -168,7 +169,7 @@ class StaleDnsPlugin(Plugin):
         """The writer of the topology read on ``conn`` (a forced refresh); the monitor is
         asked to verify it when it still names another writer."""
         service = self.service
-        seed = seed_hosts(service, self.props) or [host]
+        seed = self._seed or [host]
         port = host.port if host.port is not None else service.driver.default_port
         hosts = link.dialect.query_topology(
             service.aux_query(conn),
@@ -208,7 +209,7 @@ class StaleDnsPlugin(Plugin):
                 try:
                     verified = monitor.verified_recently(
                         writer, _VERIFIED_FRESH_S
-                    ) or link.dialect.writer_check(service.aux_query(new))
+                    ) or not link.dialect.is_reader(service.aux_query(new))
                 except BaseException:
                     close_quietly(new)
                     raise

@@ -38,12 +38,14 @@ def seed_hosts(service: Any, props: Any) -> list[HostInfo]:
     return [HostInfo(h, p if p is not None else default_port) for h, p in props.hosts()]
 
 
-def cluster_id_of(service: Any, props: Any) -> str | None:
-    """The cluster id: the ``cluster_id`` property, else derived from the first host."""
+def cluster_id_of(service: Any, props: Any, seed: list[HostInfo] | None = None) -> str | None:
+    """The cluster id: the ``cluster_id`` property, else derived from the first host
+    (``seed``: the connection-string hosts when already parsed)."""
     configured = props.get("cluster_id")
     if configured:
         return str(configured)
-    seed = seed_hosts(service, props)
+    if seed is None:
+        seed = seed_hosts(service, props)
     if not seed:
         return None
     return rds.cluster_id_for(seed[0].host, seed[0].port)

@@ -331,3 +331,15 @@ def test_lag_column_only_when_the_dialect_reports_it() -> None:
     ]
     assert json.loads(render_json(_cluster_report(topology=rows)))["topology"][1]["lag_ms"] == 12.5
     assert json.loads(render_json(base))["topology"][0]["lag_ms"] is None
+
+
+def test_python_dash_m_awsdb_runs_the_command() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "awsdb", "check", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "usage: awsdb check" in proc.stdout

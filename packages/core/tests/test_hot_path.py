@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import gc
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 
 import psycopg
@@ -13,8 +13,10 @@ import pytest
 from _plugins import Recorder
 
 import awsdb
+from awsdb import hookimpl
 from awsdb._cursor import AwsWrapperCursor, cursor_class, cursor_shape
 from awsdb.errors import InterfaceError
+from awsdb.plugin import Plugin
 
 ROWS = "SELECT g, 'r' || g FROM generate_series(1, 5) AS g"
 EXPECTED = [(i, f"r{i}") for i in range(1, 6)]
@@ -200,3 +202,139 @@ def test_unknown_attribute_is_attribute_error(connect: Any) -> None:
         cur.no_such_attribute  # noqa: B018
     with pytest.raises(AttributeError):
         cur.__no_such_dunder__  # noqa: B018
+
+
+class FastLayer(Plugin):
+    """Provides its own layers (``bind_execute``); the generic ``execute`` must not run."""
+
+    subscribed_methods: ClassVar[frozenset[str]] = frozenset(
+        {"Connection.cursor", "Connection.commit", "Cursor.execute"}
+    )
+
+    def __init__(self, service: Any, props: Any) -> None:
+        super().__init__(service, props)
+        self.calls: list[tuple[str, Any, tuple[Any, ...], dict[str, Any]]] = []
+        self.bound: list[tuple[str, Any]] = []
+
+    @hookimpl
+    def execute(
+        self,
+        target: Any,
+        method: str,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        call_next: Callable[..., Any],
+    ) -> Any:
+        self.calls.append(("generic:" + method, target, args, kwargs))
+        return call_next(*args, **kwargs)
+
+    def bind_execute(
+        self, method: str, target: Any, call_next: Callable[[tuple[Any, ...], dict[str, Any]], Any]
+    ) -> Callable[[tuple[Any, ...], dict[str, Any]], Any] | None:
+        self.bound.append((method, target))
+        if method == "Connection.commit":
+            return None  # declined: the generic path around execute
+
+        def layer(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+            self.calls.append((method, target, args, kwargs))
+            return call_next(args, kwargs)
+
+        return layer
+
+
+@pytest.fixture
+def fast(pg_server: Any) -> Iterator[Any]:
+    awsdb.register_plugin(FastLayer, code="fast_layer", weight=10)
+    conn = awsdb.connect(psycopg.Connection.connect, pg_server.dsn, plugins="fast_layer")
+    yield conn
+    conn.close()
+
+
+def test_plugin_layers_see_every_subscribed_call(fast: Any) -> None:
+    plugin = fast.plugin_service.plugins[0]
+    raw_conn = fast.target_connection
+    cur = fast.cursor()
+    assert cur.execute(ROWS) is cur
+    assert cur.fetchall() == EXPECTED
+    cur.execute("SELECT %s::int", (7,), prepare=False)
+    assert cur.fetchone() == (7,)
+    fast.commit()
+    assert [c[0] for c in plugin.calls] == [
+        "Connection.cursor",
+        "Cursor.execute",
+        "Cursor.execute",
+        "generic:Connection.commit",
+    ]
+    assert plugin.calls[0][1] is raw_conn
+    assert plugin.calls[1][1:] == (cur.target_cursor, (ROWS,), {})
+    assert plugin.calls[2][1:] == (cur.target_cursor, ("SELECT %s::int", (7,)), {"prepare": False})
+    # each chain is bound once per target: the cursor's on its first execute
+    assert plugin.bound.count(("Cursor.execute", cur.target_cursor)) == 1
+    assert plugin.bound.count(("Connection.cursor", raw_conn)) == 1
+    fast.cursor().close()
+    assert plugin.bound.count(("Connection.cursor", raw_conn)) == 1
+
+
+def test_plugin_layers_are_bound_again_after_replacement(fast: Any, pg_server: Any) -> None:
+    plugin = fast.plugin_service.plugins[0]
+    old = fast.cursor()
+    old.execute("SELECT 1")
+    _replace(fast, pg_server)
+    new_conn = fast.target_connection
+    plugin.calls.clear()
+    cur = fast.cursor()
+    cur.execute("SELECT 2")
+    assert cur.fetchone() == (2,)
+    assert [(c[0], c[1]) for c in plugin.calls] == [
+        ("Connection.cursor", new_conn),
+        ("Cursor.execute", cur.target_cursor),
+    ]
+    assert cur.target_cursor.connection is new_conn
+    with pytest.raises(InterfaceError, match="replaced"):
+        old.execute("SELECT 1")
+
+
+def test_unsubscribed_cursor_creation_calls_the_driver(connect: Any) -> None:
+    conn = connect("exec_recorder")
+    rec = conn.plugin_service.plugins[0]
+    rec.calls.clear()
+    first, second = conn.cursor(), conn.cursor()
+    assert rec.calls == []  # Connection.cursor has no chain
+    assert "execute" in vars(type(first))  # the generated class's chained execute
+    first.execute("SELECT 1")
+    second.execute("SELECT 2")
+    first.execute("SELECT 3")
+    assert rec.calls == ["Cursor.execute"] * 3
+    assert first.fetchone() == (3,) and second.fetchone() == (2,)
+    conn.close()
+    with pytest.raises(InterfaceError, match="closed"):
+        conn.cursor()
+
+
+def test_psycopg_transaction_probe_answers_like_in_transaction(pg_server: Any) -> None:
+    from awsdb.drivers._psycopg import PsycopgDialect
+
+    dialect = PsycopgDialect()
+    conn = psycopg.connect(pg_server.dsn)
+    probe = dialect.transaction_probe(conn)
+
+    def both() -> tuple[bool, bool]:
+        return probe(), dialect.in_transaction(conn)
+
+    assert both() == (False, False)
+    conn.execute("SELECT 1")
+    assert both() == (True, True)
+    conn.rollback()
+    assert both() == (False, False)
+    conn.autocommit = True
+    conn.execute("SELECT 1")
+    assert both() == (False, False)
+    conn.execute("BEGIN")  # an explicit transaction on an autocommit connection
+    assert both() == (True, True)
+    with pytest.raises(psycopg.errors.DivisionByZero):
+        conn.execute("SELECT 1 / 0")
+    assert both() == (True, True)  # failed transaction
+    conn.execute("ROLLBACK")
+    assert both() == (False, False)
+    conn.close()
+    assert both() == (True, True)  # unknown once closed: never taken for idle

@@ -72,6 +72,77 @@ def _connection_execute(target: Any, args: tuple[Any, ...], kwargs: dict[str, An
     return cur
 
 
+class _Cursors:
+    """The wrapper connection's cursor factory: the per-call state of ``cursor()`` and
+    ``execute()`` in slots (the connection class forwards unknown attributes with
+    ``__getattr__``, which leaves its own attribute look-ups on CPython's generic path).
+
+    It holds the generated cursor class per driver cursor type, the driver's ``cursor``
+    bound once per driver connection (or the ``Connection.cursor`` chain), and weak
+    references to the cursors handed out, poisoned when the connection is replaced; dead
+    references are pruned when the list doubles.
+    """
+
+    __slots__ = ("chained", "classes", "closed", "make", "prune_at", "refs", "service", "shape")
+
+    def __init__(self, service: PluginService) -> None:
+        self.service = service
+        self.shape = cursor_shape(service.chains)
+        self.chained = "Connection.cursor" in service.chains
+        self.classes: dict[type, type[AwsWrapperCursor]] = {}
+        self.closed = False
+        # (args, kwargs) -> raw cursor, bound to the current driver connection on first use
+        self.make: Bound | None = None
+        self.refs: list[weakref.ref[AwsWrapperCursor]] = []
+        self.prune_at = 64
+
+    def open(
+        self, conn: AwsWrapperConnection, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> AwsWrapperCursor:
+        """A new wrapper cursor over a new driver cursor."""
+        if self.closed:
+            raise InterfaceError("the awsdb connection is closed")
+        make = self.make
+        if make is None:
+            make = self.make = self._bind()
+        return self.wrap(conn, make(args, kwargs))
+
+    def _bind(self) -> Bound:
+        service = self.service
+        raw = service.current_connection
+        if self.chained:
+            return service.chains["Connection.cursor"](raw)
+        fn = raw.cursor
+
+        def direct(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+            return fn(*args, **kwargs)
+
+        return direct
+
+    def wrap(self, conn: AwsWrapperConnection, raw: Any) -> AwsWrapperCursor:
+        """Wrap the driver cursor ``raw`` and remember it for :meth:`retire`."""
+        cls = self.classes.get(type(raw))
+        if cls is None:
+            cls = self.classes[type(raw)] = cursor_class(self.shape, type(raw))
+        cur = cls(conn, raw)
+        refs = self.refs
+        refs.append(weakref.ref(cur))
+        if len(refs) >= self.prune_at:
+            live = [r for r in refs if r() is not None]
+            self.refs = live
+            self.prune_at = max(64, 2 * len(live))
+        return cur
+
+    def retire(self) -> None:
+        """The connection was replaced: poison the cursors handed out, bind again later."""
+        self.make = None
+        refs, self.refs = self.refs, []
+        for ref in refs:
+            cursor = ref()
+            if cursor is not None:
+                cursor._poison()
+
+
 class AwsWrapperConnection:
     """A DB-API connection over a driver connection, with the connection's plugins.
 
@@ -85,13 +156,8 @@ class AwsWrapperConnection:
         self._service = service
         self._binders = service.chains
         self._bound: dict[str, Bound] = {}
-        self._shape = cursor_shape(service.chains)
-        self._cursor_classes: dict[type, type[AwsWrapperCursor]] = {}
         self._closed = False
-        # Weak references to the cursors handed out, poisoned when the connection is
-        # replaced; dead references are pruned when the list doubles.
-        self._cursors: list[weakref.ref[AwsWrapperCursor]] = []
-        self._prune_at = 64
+        self._cursors = _Cursors(service)
         service.on_switch(self._retire_cursors)
 
     @classmethod
@@ -106,24 +172,10 @@ class AwsWrapperConnection:
 
     def _retire_cursors(self) -> None:
         self._bound = {}  # chains bound to the replaced connection
-        refs, self._cursors = self._cursors, []
-        for ref in refs:
-            cursor = ref()
-            if cursor is not None:
-                cursor._poison()
+        self._cursors.retire()
 
     def _wrap(self, raw: Any) -> AwsWrapperCursor:
-        cls = self._cursor_classes.get(type(raw))
-        if cls is None:
-            cls = self._cursor_classes[type(raw)] = cursor_class(self._shape, type(raw))
-        cur = cls(self, raw)
-        refs = self._cursors
-        refs.append(weakref.ref(cur))
-        if len(refs) >= self._prune_at:
-            live = [r for r in refs if r() is not None]
-            self._cursors = live
-            self._prune_at = max(64, 2 * len(live))
-        return cur
+        return self._cursors.wrap(self, raw)
 
     def _chain(self, method: str) -> Bound | None:
         bound = self._bound.get(method)
@@ -173,13 +225,7 @@ class AwsWrapperConnection:
 
     def cursor(self, *args: Any, **kwargs: Any) -> AwsWrapperCursor:
         """A new wrapper cursor (driver arguments passed on)."""
-        if self._closed:
-            raise InterfaceError("the awsdb connection is closed")
-        if "Connection.cursor" in self._binders:
-            raw = self._call("Connection.cursor", "cursor", args, kwargs)
-        else:
-            raw = self._service.current_connection.cursor(*args, **kwargs)
-        return self._wrap(raw)
+        return self._cursors.open(self, args, kwargs)
 
     def execute(self, query: Any, params: Any = None, **kwargs: Any) -> AwsWrapperCursor:
         """Create a cursor, execute ``query`` on it and return it (psycopg shortcut)."""
@@ -190,7 +236,7 @@ class AwsWrapperConnection:
             raw_cursor = self._call("Connection.execute", "execute", args, kwargs)
         else:
             raw_cursor = _connection_execute(self._service.current_connection, args, kwargs)
-        return self._wrap(raw_cursor)
+        return self._cursors.wrap(self, raw_cursor)
 
     def commit(self) -> None:
         """Commit the current transaction."""
@@ -204,7 +250,7 @@ class AwsWrapperConnection:
         """Close the connection and release the plugins' per-connection resources."""
         if self._closed:
             return
-        self._closed = True
+        self._closed = self._cursors.closed = True
         try:
             if self._service.current_connection is not None:
                 self._service._before_close()
@@ -302,7 +348,7 @@ class AwsWrapperConnection:
             else:
                 raw.close()
         finally:
-            self._closed = True
+            self._closed = self._cursors.closed = True
             self._service.release()
 
     def __getattr__(self, name: str) -> Any:

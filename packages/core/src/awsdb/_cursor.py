@@ -81,13 +81,15 @@ class AwsWrapperCursor:
     replaced (failover, switch) every use raises :class:`~awsdb.errors.InterfaceError`.
     """
 
-    __slots__ = ("__weakref__", "_binders", "_bound", "_connection", "_raw")
+    __slots__ = ("__weakref__", "_binders", "_bound", "_connection", "_exec", "_raw")
 
     def __init__(self, connection: AwsWrapperConnection, raw: Any) -> None:
         self._connection = connection
         self._raw = raw
         self._binders: Mapping[str, Binder] = connection._binders
         self._bound: dict[str, Bound] | None = None
+        # the bound Cursor.execute chain, once used (generated subclasses only)
+        self._exec: Bound | None = None
 
     # --- identity ------------------------------------------------------------------------
 
@@ -104,6 +106,7 @@ class AwsWrapperCursor:
     def _poison(self) -> None:
         self._raw = _STALE
         self._bound = None
+        self._exec = None
         for name in _DIRECT_FETCH:
             if name in type(self)._direct_slots:
                 setattr(self, name, _raise_stale)
@@ -290,6 +293,16 @@ def _execute(self: AwsWrapperCursor, query: Any, params: Any = None, **kwargs: A
     return self
 
 
+def _execute_chained(self: AwsWrapperCursor, query: Any, params: Any = None, **kwargs: Any) -> Any:
+    """Execute ``query``; returns this cursor."""
+    fn = self._exec
+    if fn is None:
+        # bound on first use and kept in a slot (reset when the connection is replaced)
+        fn = self._exec = cast("Bound", self._chain("Cursor.execute"))
+    fn((query,) if params is None else (query, params), kwargs)
+    return self
+
+
 def _close(self: AwsWrapperCursor) -> None:
     """Close the cursor."""
     self._raw.close()  # a no-op on a cursor whose connection was replaced
@@ -327,12 +340,28 @@ def _set_arraysize(self: AwsWrapperCursor, value: int) -> None:
     self._raw.arraysize = value
 
 
+def _init_all_direct(self: AwsWrapperCursor, connection: AwsWrapperConnection, raw: Any) -> None:
+    # the common shape (no plugin on fetches), written out: plain slot stores
+    self._connection = connection
+    self._raw = raw
+    self._binders = connection._binders
+    self._bound = None
+    self._exec = None
+    self.fetchone = raw.fetchone  # type: ignore[method-assign]
+    self.fetchmany = raw.fetchmany  # type: ignore[method-assign]
+    self.fetchall = raw.fetchall  # type: ignore[method-assign]
+
+
 def _init_direct(names: tuple[str, ...]) -> Callable[[AwsWrapperCursor, Any, Any], None]:
+    if names == _DIRECT_FETCH:
+        return _init_all_direct
+
     def init(self: AwsWrapperCursor, connection: AwsWrapperConnection, raw: Any) -> None:
         self._connection = connection
         self._raw = raw
         self._binders = connection._binders
         self._bound = None
+        self._exec = None
         for name in names:
             setattr(self, name, getattr(raw, name))
 
@@ -365,6 +394,8 @@ def _subclass(shape: frozenset[str], raw_type: type) -> type[AwsWrapperCursor]:
     for method, (attr, impl) in _DIRECT.items():
         if method not in shape:
             ns[attr] = impl
+    if "Cursor.execute" in shape:
+        ns["execute"] = _execute_chained
     if "Cursor.__next__" not in shape:
         ns["__iter__"] = _iter
     if "Cursor.arraysize" not in shape and "Cursor.arraysize.set" not in shape:

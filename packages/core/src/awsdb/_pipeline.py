@@ -41,8 +41,21 @@ def _argnames(func: Callable[..., Any]) -> tuple[str, ...]:
     return tuple(n for n in inspect.signature(func).parameters if n != "self")
 
 
-def _bind_layer(plugin: Plugin, method: str, nxt: Bound, target: Any) -> Bound:
-    """One layer bound to ``target``: nothing is allocated per call but the argument tuple."""
+def _overrides_bind(plugin: Plugin) -> bool:
+    """True when the plugin's class provides its own :meth:`Plugin.bind_execute`."""
+    return type(plugin).bind_execute is not Plugin.bind_execute
+
+
+def _bind_layer(plugin: Plugin, method: str, nxt: Bound, target: Any, fast: bool) -> Bound:
+    """One layer bound to ``target``: nothing is allocated per call but the argument tuple.
+
+    ``fast``: the plugin provides :meth:`Plugin.bind_execute`; its layer is used unless it
+    declines (``None``), and the generic layer around ``execute`` otherwise.
+    """
+    if fast:
+        layer = plugin.bind_execute(method, target, nxt)
+        if layer is not None:
+            return layer
     impl = plugin.execute  # type: ignore[attr-defined]
 
     def call_next(*a: Any, **k: Any) -> Any:
@@ -72,10 +85,13 @@ def _bind_layer(plugin: Plugin, method: str, nxt: Bound, target: Any) -> Bound:
 
 
 def _binder(members: Sequence[Plugin], method: str, terminal: Binder) -> Binder:
+    # innermost first; whether each plugin has its own layer is decided once, here
+    layers = [(p, _overrides_bind(p)) for p in reversed(members)]
+
     def bind(target: Any) -> Bound:
         fn = terminal(target)
-        for plugin in reversed(members):
-            fn = _bind_layer(plugin, method, fn, target)
+        for plugin, fast in layers:
+            fn = _bind_layer(plugin, method, fn, target, fast)
         return fn
 
     return bind

@@ -158,6 +158,25 @@ class Plugin:
     def release(self) -> None:
         """Release per-connection resources; called once when the connection closes."""
 
+    def bind_execute(
+        self,
+        method: str,
+        target: Any,
+        call_next: Callable[[tuple[Any, ...], dict[str, Any]], Any],
+    ) -> Callable[[tuple[Any, ...], dict[str, Any]], Any] | None:
+        """Optional fast path of the ``execute`` hook for ``method`` on ``target``.
+
+        The core calls it once per subscribed method and target (a driver cursor, or the
+        driver connection until it is replaced) when it binds the chain. It returns a layer
+        ``layer(args, kwargs)`` that must behave exactly like :meth:`execute` would for that
+        call, calling ``call_next(args, kwargs)`` (note: the tuple and the dict, not unpacked)
+        for the rest of the chain; or ``None`` (the default) to have :meth:`execute` called.
+        A layer saves the generic path's argument repacking and ``call_next`` closure: a
+        plugin on the per-statement path uses it to read per-connection state it prepared at
+        bind time instead of looking it up on every call.
+        """
+        return None
+
     @classmethod
     def subscriptions(cls) -> frozenset[str]:
         """The method names this plugin wraps, with ``"*"`` expanded; validated."""

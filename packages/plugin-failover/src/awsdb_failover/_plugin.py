@@ -226,6 +226,35 @@ class FailoverPlugin(Plugin):
                 raise
             self._fail_over(exc, in_txn or method in _COMMITS)
 
+    def bind_execute(
+        self,
+        method: str,
+        target: Any,
+        call_next: Callable[[tuple[Any, ...], dict[str, Any]], Any],
+    ) -> Callable[[tuple[Any, ...], dict[str, Any]], Any] | None:
+        """:meth:`execute` as one layer, with the connection's transaction probe and the
+        commit check prepared once.
+
+        The chain is bound to ``target`` while the current connection is the one it runs
+        on: a replaced connection's cursors are retired and its chains bound again.
+        """
+        conn = self.service.current_connection
+        if conn is None:
+            return None
+        probe = self.service.driver.transaction_probe(conn)
+        commits = method in _COMMITS
+
+        def layer(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+            in_txn = probe() if self._enabled else False
+            try:
+                return call_next(args, kwargs)
+            except Exception as exc:
+                if not self._should_fail_over(exc):
+                    raise
+                self._fail_over(exc, in_txn or commits)
+
+        return layer
+
     def _should_fail_over(self, exc: BaseException) -> bool:
         if not self._enabled or self._lease is None:
             return False

@@ -176,13 +176,35 @@ class AuroraConnectionTrackerPlugin(Plugin):
     ) -> Any:
         """Pass the call; a connection to a demoted writer is aborted first."""
         if self._stale:
-            # not replaced since the demotion (a replacement resets the flag): abort here,
-            # on the owning thread, so that the call fails over (or fails) like a lost host
-            self._stale = False
-            _log.debug("aborting a connection to the demoted writer %s", self._url)
-            self.service.abort_current()
+            self._abort_stale()
         self._busy += 1
         try:
             return call_next(*args, **kwargs)
         finally:
             self._busy -= 1
+
+    def bind_execute(
+        self,
+        method: str,
+        target: Any,
+        call_next: Callable[[tuple[Any, ...], dict[str, Any]], Any],
+    ) -> Callable[[tuple[Any, ...], dict[str, Any]], Any] | None:
+        """:meth:`execute` as one layer (no argument repacking per call)."""
+
+        def layer(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+            if self._stale:
+                self._abort_stale()
+            self._busy += 1
+            try:
+                return call_next(args, kwargs)
+            finally:
+                self._busy -= 1
+
+        return layer
+
+    def _abort_stale(self) -> None:
+        # not replaced since the demotion (a replacement resets the flag): abort here, on
+        # the owning thread, so that the call fails over (or fails) like a lost host
+        self._stale = False
+        _log.debug("aborting a connection to the demoted writer %s", self._url)
+        self.service.abort_current()

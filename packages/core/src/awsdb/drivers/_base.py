@@ -13,6 +13,7 @@ Third-party driver dialects subclass :class:`DriverDialect` and register through
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -74,6 +75,16 @@ class DriverDialect:
     def in_transaction(self, conn: Any) -> bool:
         """True while a transaction is open on ``conn``."""
         raise UnsupportedOperationError(f"{self.code}: in_transaction is not supported")
+
+    def transaction_probe(self, conn: Any) -> Callable[[], bool]:
+        """A function of no argument answering :meth:`in_transaction` for ``conn``.
+
+        For the per-call path: a plugin that must know, before every call, whether a
+        transaction is open gets the probe once per connection. The default calls
+        :meth:`in_transaction`; a dialect overrides it where the answer can be read with
+        less work per call.
+        """
+        return functools.partial(self.in_transaction, conn)
 
     def get_autocommit(self, conn: Any) -> bool:
         """The connection's autocommit flag."""

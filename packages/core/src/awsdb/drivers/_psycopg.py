@@ -92,6 +92,17 @@ class PsycopgDialect(DriverDialect):
         """
         return bool(conn.pgconn.transaction_status != _PQTRANS_IDLE)
 
+    def transaction_probe(self, conn: Any) -> Callable[[], bool]:
+        """:meth:`in_transaction` with the connection's libpq handle looked up once (it is
+        the same object for the life of the psycopg connection)."""
+        pgconn = conn.pgconn
+
+        def probe() -> bool:
+            status: int = pgconn.transaction_status
+            return status != _PQTRANS_IDLE
+
+        return probe
+
     def is_closed(self, conn: Any) -> bool:
         """Closed locally or broken."""
         return bool(conn.closed or conn.broken)

@@ -211,6 +211,32 @@ def test_the_shared_monitor_takes_a_later_connections_credentials(cluster: PgClu
         first.close()
 
 
+def test_release_waits_for_probes_stuck_in_connect(cluster: PgCluster) -> None:
+    # every instance frozen while the panic probes connect: release leaves no thread behind
+    conn = _connect(cluster)
+    try:
+        monitor = _monitor(conn)
+        _eventually(lambda: len(monitor.hosts) == 3 and not monitor.in_panic, "a topology")
+
+        def probes() -> list[str]:
+            return [t.name for t in threading.enumerate() if "awsdb-topology-probe" in t.name]
+
+        for node in cluster.nodes:
+            cluster.pause(node)
+        try:
+            monitor.request_panic()
+            _eventually(lambda: len(probes()) >= 3, "a probe per instance")
+            time.sleep(0.2)  # inside their connects
+            awsdb.release_resources()
+            left = [t.name for t in threading.enumerate() if t.name.startswith("awsdb-topology")]
+            assert left == []
+        finally:
+            for node in cluster.nodes:
+                cluster.resume(node)
+    finally:
+        conn.close()
+
+
 # --- topology contents (static mode) ------------------------------------------------------
 
 

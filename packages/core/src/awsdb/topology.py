@@ -396,6 +396,12 @@ class TopologyMonitor(Monitor):
 
         return run
 
+    def _connect_timeout_s(self) -> float:
+        try:
+            return float(self._props.get("connect_timeout") or 0)
+        except (TypeError, ValueError):
+            return 0.0
+
     def _aux_timeout_s(self) -> float:
         return float(self._props.get("auxiliary_query_timeout_sec") or 5)
 
@@ -621,7 +627,8 @@ class TopologyMonitor(Monitor):
         if search is not None:
             search.interrupt()
             self._ended.append(search)
-        deadline = time.monotonic() + _JOIN_PROBES_S
+        # a probe still inside its connect cannot be aborted: wait out the connect timeout
+        deadline = time.monotonic() + max(_JOIN_PROBES_S, self._connect_timeout_s() + 1.0)
         for ended in self._ended:
             ended.interrupt()
         for ended in self._ended:

@@ -15,7 +15,9 @@ from awsdb._service import get_services
 from awsdb.hosts import HostInfo, HostRole
 from awsdb.plugin import Plugin
 from awsdb_failover import tracked_connections
+from awsdb_testing.model import TopologyRow
 from awsdb_testing.pg import PgCluster
+from awsdb_testing.pg.proxies import PgProxies
 
 pytestmark = pytest.mark.pg
 
@@ -210,5 +212,58 @@ def test_in_the_full_chain_the_tracker_sees_the_writer(cluster: PgCluster) -> No
         url = f"{cluster.names.instance('instance-2')}:{cluster.nodes[0].port}"
         assert tracked_connections(get_services()) == {url: 1}
         conn.execute("CREATE TABLE stale_dns_probe (v int)")
+    finally:
+        conn.close()
+
+
+def test_a_writer_endpoint_on_another_address_moves_to_the_instance(
+    pg_cluster: PgCluster, pg_proxies: PgProxies
+) -> None:
+    # behind the endpoint proxies the writer endpoint has an address of its own: on the
+    # writer, but not on the writer instance's address, so the plugin moves to the instance
+    opened: list[Any] = []
+    conn = awsdb.connect(
+        _recording_target(opened),
+        f"host={pg_cluster.names.writer_endpoint} port={pg_proxies.port} user=app dbname=app",
+        wrapper_driver_dialect="psycopg",
+        autocommit=True,
+        plugins="stale_dns",
+        **FAST,
+    )
+    try:
+        assert _server_id(conn) == "instance-1"
+        host = conn.plugin_service.current_host
+        assert host is not None and host.host == pg_cluster.names.instance("instance-1")
+        assert len(opened) == 2
+        assert opened[0].closed
+        assert opened[1].info.hostaddr == pg_proxies.proxy("instance-1").host
+    finally:
+        conn.close()
+
+
+def test_a_topology_writer_that_is_no_writer_keeps_the_first_connection(
+    cluster: PgCluster,
+) -> None:
+    # the topology names instance-3 the writer; the server says it is a reader
+    cluster.set_topology_static(
+        [
+            TopologyRow("instance-1", is_writer=False),
+            TopologyRow("instance-2", is_writer=False),
+            TopologyRow("instance-3", is_writer=True),
+        ]
+    )
+    opened: list[Any] = []
+    conn = _connect(
+        cluster,
+        cluster.names.writer_endpoint,
+        _recording_target(opened),
+        plugins="stale_dns",
+        open_connection_retry_timeout_ms=300,
+    )
+    try:
+        assert _server_id(conn) == "instance-1"  # kept as written
+        assert len(opened) == 2
+        assert opened[0] is conn.target_connection and not opened[0].closed
+        assert opened[1].closed  # the topology's "writer" was given up
     finally:
         conn.close()

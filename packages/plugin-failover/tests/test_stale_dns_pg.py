@@ -212,6 +212,18 @@ def test_in_the_full_chain_the_tracker_sees_the_writer(cluster: PgCluster) -> No
         url = f"{cluster.names.instance('instance-2')}:{cluster.nodes[0].port}"
         assert tracked_connections(get_services()) == {url: 1}
         conn.execute("CREATE TABLE stale_dns_probe (v int)")
+        # the topology is known now: initial_connection puts the next connection on the
+        # writer instance; stale_dns leaves it alone and its host list is the topology's
+        second = _connect(
+            cluster,
+            cluster.names.writer_endpoint,
+            plugins="initial_connection,aurora_connection_tracker,failover,stale_dns",
+        )
+        try:
+            assert _server_id(second) == "instance-2"
+            assert len(second.plugin_service.hosts()) == 3
+        finally:
+            second.close()
     finally:
         conn.close()
 

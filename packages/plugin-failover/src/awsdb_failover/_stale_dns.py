@@ -43,10 +43,16 @@ from typing import Any, ClassVar
 from awsdb.errors import OperationalError
 from awsdb.hosts import HostInfo, HostRole
 from awsdb.plugin import ConnectionChange, Plugin
-from awsdb.topology import TopologyHostListProvider, instance_pattern
+from awsdb.topology import TopologyHostListProvider, TopologyMonitor, instance_pattern
 from awsdb_failover._calls import SERVER_CALLS
 from awsdb_failover._endpoints import close_quietly, is_writer_url, same_region
-from awsdb_failover._topology import ClusterLink, cluster_id_of, join_topology, seed_hosts
+from awsdb_failover._topology import (
+    ClusterLink,
+    cluster_id_of,
+    existing_monitor,
+    join_topology,
+    seed_hosts,
+)
 
 __all__ = ["StaleDnsPlugin"]
 
@@ -70,6 +76,7 @@ class StaleDnsPlugin(Plugin):
         self._enabled = bool(self._seed) and is_writer_url(self._seed[0].host)
         self._provider: TopologyHostListProvider | None = None
         self._link: ClusterLink | None = None
+        self._monitor: TopologyMonitor | None = None  # the link's, read on every call
         self._landed: HostInfo | None = None
         self._version = -1  # the topology version the host list was last read at
 
@@ -85,6 +92,7 @@ class StaleDnsPlugin(Plugin):
 
     def release(self) -> None:
         """Give the topology monitor back."""
+        self._monitor = None
         if self._link is not None:
             self._link.release()
             self._link = None
@@ -97,6 +105,11 @@ class StaleDnsPlugin(Plugin):
         """Open the connection; for a writer endpoint, make sure it is on the writer."""
         conn = call_next(host, props, is_initial)
         if not is_writer_url(host.host):
+            provider = self._provider
+            if provider is not None and provider.monitor is None:
+                # an outer plugin (initial_connection) replaced the endpoint by an instance:
+                # the host list still comes from the cluster's monitor (no I/O, no lease)
+                provider.monitor = existing_monitor(self.service, props)
             return conn
         try:
             return self._on_writer(conn, host, props, is_initial, call_next)
@@ -107,8 +120,10 @@ class StaleDnsPlugin(Plugin):
     def _join(self, conn: Any, host: HostInfo, props: Any) -> ClusterLink | None:
         if self._link is None:
             self._link = join_topology(self.service, conn, host, props)
-            if self._link is not None and self._provider is not None:
-                self._provider.monitor = self._link.monitor
+            if self._link is not None:
+                self._monitor = self._link.monitor
+                if self._provider is not None:
+                    self._provider.monitor = self._monitor
         return self._link
 
     def _on_writer(
@@ -253,8 +268,8 @@ class StaleDnsPlugin(Plugin):
         call_next: Callable[..., Any],
     ) -> Any:
         """Pass the call; re-read the host list first when the topology changed."""
-        link = self._link
-        if link is not None and link.monitor.version != self._version:
-            self._version = link.monitor.version
+        monitor = self._monitor
+        if monitor is not None and monitor.version != self._version:
+            self._version = monitor.version
             self.service.refresh_host_list()
         return call_next(*args, **kwargs)

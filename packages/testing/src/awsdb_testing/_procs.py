@@ -492,6 +492,15 @@ def shm_segments(prefixes: Iterable[str] = ("PostgreSQL.",)) -> list[Path]:
     return sorted(p for p in base.iterdir() if p.name.startswith(pre))
 
 
+def _cmdline(pid: int) -> str:
+    """What ``pid`` runs (for leak reports); ``?`` when it cannot be read."""
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return "?"
+    return raw.replace(b"\0", b" ").decode(errors="replace").strip()[:200] or "?"
+
+
 def leak_report(
     pids: Iterable[int],
     *,
@@ -504,7 +513,7 @@ def leak_report(
     ``shm_before`` is the set of segments that existed before the run (other servers'
     segments are not ours). An empty list means nothing leaked.
     """
-    problems = [f"process {pid} is still alive" for pid in pids if pid_alive(pid)]
+    problems = [f"process {pid} ({_cmdline(pid)}) is still alive" for pid in pids if pid_alive(pid)]
     problems += [f"path {p} still exists" for p in paths if p.exists()]
     before = set(shm_before)
     problems += [f"shared memory {p} leaked" for p in shm_segments(shm_prefixes) if p not in before]

@@ -13,12 +13,14 @@ from pathlib import Path
 import pytest
 
 from awsdb_testing._procs import (
+    ProcessRegistry,
     allocate_loopback_block,
     descendants_of,
     kill_tree,
     leak_report,
     pid_alive,
     port_is_free,
+    start_ticks,
 )
 from awsdb_testing.pg import PgBinariesNotFoundError, find_pg_binaries
 
@@ -53,9 +55,31 @@ def test_leak_report_lists_live_pids_and_paths(tmp_path: Path) -> None:
     proc = subprocess.Popen(["sleep", "60"])
     try:
         problems = leak_report([proc.pid], paths=[tmp_path])
-        assert problems == [f"process {proc.pid} is still alive", f"path {tmp_path} still exists"]
+        assert problems == [
+            f"process {proc.pid} (sleep 60) is still alive",
+            f"path {tmp_path} still exists",
+        ]
     finally:
         kill_tree(proc.pid)
+
+
+def test_a_reused_pid_is_not_ours() -> None:
+    registry = ProcessRegistry()
+    proc = subprocess.Popen(["sleep", "60"])
+    try:
+        registry.register(proc.pid, "sleep")
+        assert registry.ours(proc.pid)
+        started = start_ticks(proc.pid)
+        assert started is not None
+        # the same number, another start time: what the kernel's PID reuse looks like
+        registry._starts[proc.pid] = started - 1
+        assert not registry.ours(proc.pid)
+        assert registry.kill_all() == []  # another program's process is never killed
+        assert proc.poll() is None
+    finally:
+        kill_tree(proc.pid)
+        proc.wait()
+    assert not registry.ours(proc.pid)
 
 
 @pytest.mark.pg

@@ -58,6 +58,7 @@ __all__ = [
     "run_as_kwargs",
     "server_user",
     "shm_segments",
+    "start_ticks",
     "stop_pids",
     "terminate_tree",
     "wait_pid_gone",
@@ -230,6 +231,20 @@ def _stat(pid: int) -> tuple[str, int] | None:
     return fields[0], int(fields[1])
 
 
+def start_ticks(pid: int) -> int | None:
+    """When ``pid`` started (clock ticks since boot, ``/proc/<pid>/stat`` field 22), or
+    ``None`` when unreadable: with the PID, it names one process even after PID reuse."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[1].split()
+    try:
+        return int(fields[19])
+    except (IndexError, ValueError):
+        return None
+
+
 def _parents() -> dict[int, int]:
     """PID → parent PID of every process, from one pass over ``/proc``."""
     out: dict[int, int] = {}
@@ -393,14 +408,17 @@ class ProcessRegistry:
         self._lock = threading.Lock()
         self._pids: dict[int, str] = {}
         self._ever: dict[int, str] = {}
+        self._starts: dict[int, int | None] = {}  # PID → start time, to see PID reuse
         self._paths: set[Path] = set()
         self._atexit = False
 
     def register(self, pid: int, label: str = "") -> None:
         """Record ``pid`` (with a label for leak reports)."""
+        started = start_ticks(pid)
         with self._lock:
             self._pids[pid] = label
             self._ever[pid] = label
+            self._starts[pid] = started
             self._install_atexit()
 
     def unregister(self, pid: int) -> None:
@@ -418,6 +436,19 @@ class ProcessRegistry:
         """Forget a directory (its owner removed it)."""
         with self._lock:
             self._paths.discard(path)
+
+    def ours(self, pid: int) -> bool:
+        """True while ``pid`` is alive and still the process registered under it.
+
+        The kernel reuses PIDs (``pid_max`` is often 32768; database servers fork a process
+        per connection): a PID whose start time differs is another program's process.
+        """
+        with self._lock:
+            recorded = self._starts.get(pid)
+        if not pid_alive(pid):
+            return False
+        now = start_ticks(pid)
+        return recorded is None or now is None or now == recorded
 
     def pids(self) -> dict[int, str]:
         """PIDs currently registered, with labels."""
@@ -441,7 +472,7 @@ class ProcessRegistry:
             self._pids.clear()
             paths = list(self._paths)
             self._paths.clear()
-        alive = [p for p in pids if pid_alive(p)]
+        alive = [p for p in pids if self.ours(p)]
         for pid in alive:
             kill_tree(pid, timeout=5.0)
         for path in paths:

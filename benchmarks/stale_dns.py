@@ -26,8 +26,9 @@ the figures leave out what a real DNS lookup of two names costs.
 Then the per-statement cost on an open connection (``conn.execute("SELECT 1").fetchall()``)
 with ``stale_dns``, and with no plugin, each against the same physical connection used raw,
 in paired blocks (``benchmarks/_paired.py``): the plugin reads the topology version before
-every server call. Last, that hook alone around a no-op call (no I/O, no noise from the
-server): the plugin's own cost per call.
+every server call. Last, that hook alone (the layer the core binds,
+``Plugin.bind_execute``) around a no-op call, without I/O or noise from the server: the
+plugin's own cost per call.
 Usage: ``uv run python benchmarks/stale_dns.py [--rounds 21] [--per-round 40]``; results go
 to ``benchmarks/results/stale_dns.json``.
 """
@@ -100,18 +101,23 @@ def _statement(conn: Any) -> Callable[[], None]:
 
 
 def _hook_cost_ns(conn: Any) -> float:
-    """The plugin's own cost per server call, without I/O: its ``execute`` hook around a
-    no-op, minus the no-op called directly (median of 21 blocks of 100,000)."""
+    """The plugin's own cost per server call, without I/O: its bound ``execute`` layer
+    around a no-op, minus the no-op called directly (median of 21 blocks of 100,000)."""
     plugin = next(p for p in conn.plugin_service.plugins if isinstance(p, StaleDnsPlugin))
 
-    def noop(*args: Any, **kwargs: Any) -> None:
+    def noop(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         return None
 
+    layer = plugin.bind_execute("Cursor.execute", None, noop)
+    assert layer is not None
+    no_args: tuple[Any, ...] = ()
+    no_kwargs: dict[str, Any] = {}
+
     def hooked() -> None:
-        plugin.execute(None, "Cursor.execute", (), {}, noop)
+        layer(no_args, no_kwargs)
 
     def direct() -> None:
-        noop()
+        noop(no_args, no_kwargs)
 
     per: list[float] = []
     for _ in range(21):

@@ -268,8 +268,30 @@ class StaleDnsPlugin(Plugin):
         call_next: Callable[..., Any],
     ) -> Any:
         """Pass the call; re-read the host list first when the topology changed."""
+        self._check_version()
+        return call_next(*args, **kwargs)
+
+    def bind_execute(
+        self,
+        method: str,
+        target: Any,
+        call_next: Callable[[tuple[Any, ...], dict[str, Any]], Any],
+    ) -> Callable[[tuple[Any, ...], dict[str, Any]], Any] | None:
+        """:meth:`execute` as one layer (no argument repacking per call)."""
+
+        def layer(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+            monitor = self._monitor
+            if monitor is not None and monitor.version != self._version:
+                self._refresh(monitor)
+            return call_next(args, kwargs)
+
+        return layer
+
+    def _check_version(self) -> None:
         monitor = self._monitor
         if monitor is not None and monitor.version != self._version:
-            self._version = monitor.version
-            self.service.refresh_host_list()
-        return call_next(*args, **kwargs)
+            self._refresh(monitor)
+
+    def _refresh(self, monitor: TopologyMonitor) -> None:
+        self._version = monitor.version
+        self.service.refresh_host_list()

@@ -21,8 +21,10 @@ Blocks of ``--per-block`` statements alternate raw / awsdb (order flipped every 
 the figure is the median of the per-pair ratios, which cancels slow drifts of the machine.
 Besides wall time, the client thread's CPU time is reported: it is what the wrapper adds
 and is far less sensitive to the server being scheduled late on a busy machine.
+With ``--runs N`` the whole measurement is repeated N times on the same connection and each
+figure is the median over the runs (every run is kept in the JSON).
 Usage: ``uv run python benchmarks/failover_overhead.py [--pairs 200] [--per-block 100]
-[--plugins CODES] [--label NAME]``; results go to
+[--runs 1] [--plugins CODES] [--label NAME]``; results go to
 ``benchmarks/results/failover_overhead[-NAME].json``.
 """
 
@@ -107,6 +109,17 @@ def _cursor_cycle(conn: Any) -> Callable[[], None]:
     return run
 
 
+def _medians(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per statement and figure, the median over the runs."""
+    out: dict[str, Any] = {
+        "own_cost_ns": statistics.median(r["own_cost_ns"] for r in runs),
+    }
+    for bench, _ in _BENCHES:
+        keys = runs[0][bench]
+        out[bench] = {k: statistics.median(r[bench][k] for r in runs) for k in keys}
+    return out
+
+
 _BENCHES = (("open_cursor", _open_cursor), ("shortcut", _shortcut), ("cursor", _cursor_cycle))
 _LABELS = (
     ("open_cursor", "`cur.execute(SELECT 1)` + `fetchall` on an open cursor"),
@@ -122,6 +135,7 @@ def main() -> None:
     parser.add_argument("--per-block", type=int, default=100)
     parser.add_argument("--plugins", default=None, help="plugin codes; default chain if unset")
     parser.add_argument("--label", default="", help="suffix of the results file")
+    parser.add_argument("--runs", type=int, default=1, help="repeat; figures are medians")
     args = parser.parse_args()
     with PgCluster(PgClusterConfig()) as cluster, cluster.names_installed():
         writer = cluster.writer()
@@ -138,14 +152,19 @@ def main() -> None:
             "chain": chain,
             "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "loadavg_before": list(os.getloadavg()),
+            "runs": [],
         }
-        for bench, make in _BENCHES:
-            result[bench] = paired(make(raw), make(wrapped), args.pairs, args.per_block)
-        result["own_cost_ns"] = _own_cost(wrapped)
+        for _ in range(args.runs):
+            run: dict[str, Any] = {"loadavg": list(os.getloadavg())}
+            for bench, make in _BENCHES:
+                run[bench] = paired(make(raw), make(wrapped), args.pairs, args.per_block)
+            run["own_cost_ns"] = _own_cost(wrapped)
+            result["runs"].append(run)
         result["loadavg_after"] = list(os.getloadavg())
+        result.update(_medians(result["runs"]))
         wrapped.close()
     awsdb.release_resources()
-    print(f"chain: {', '.join(chain) or '(none)'}")
+    print(f"chain: {', '.join(chain) or '(none)'}; medians of {args.runs} run(s)")
     print(
         "| benchmark | raw | awsdb | wall ratio (median of pairs, IQR) "
         "| client CPU ratio | client CPU added |"

@@ -105,19 +105,19 @@ def _hook_cost_ns(conn: Any) -> float:
     around a no-op, minus the no-op called directly (median of 21 blocks of 100,000)."""
     plugin = next(p for p in conn.plugin_service.plugins if isinstance(p, StaleDnsPlugin))
 
-    def noop(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    def noop(target: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         return None
 
-    layer = plugin.bind_execute("Cursor.execute", None, noop)
+    layer = plugin.bind_execute("Cursor.execute", conn.target_connection, noop)
     assert layer is not None
     no_args: tuple[Any, ...] = ()
     no_kwargs: dict[str, Any] = {}
 
     def hooked() -> None:
-        layer(no_args, no_kwargs)
+        layer(None, no_args, no_kwargs)
 
     def direct() -> None:
-        noop(no_args, no_kwargs)
+        noop(None, no_args, no_kwargs)
 
     per: list[float] = []
     for _ in range(21):

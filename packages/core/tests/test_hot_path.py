@@ -16,7 +16,7 @@ import awsdb
 from awsdb import hookimpl
 from awsdb._cursor import AwsWrapperCursor, cursor_class, cursor_shape
 from awsdb.errors import InterfaceError
-from awsdb.plugin import Plugin
+from awsdb.plugin import FETCH_METHODS, Plugin
 
 ROWS = "SELECT g, 'r' || g FROM generate_series(1, 5) AS g"
 EXPECTED = [(i, f"r{i}") for i in range(1, 6)]
@@ -229,15 +229,18 @@ class FastLayer(Plugin):
         return call_next(*args, **kwargs)
 
     def bind_execute(
-        self, method: str, target: Any, call_next: Callable[[tuple[Any, ...], dict[str, Any]], Any]
-    ) -> Callable[[tuple[Any, ...], dict[str, Any]], Any] | None:
-        self.bound.append((method, target))
+        self,
+        method: str,
+        connection: Any,
+        call_next: Callable[[Any, tuple[Any, ...], dict[str, Any]], Any],
+    ) -> Callable[[Any, tuple[Any, ...], dict[str, Any]], Any] | None:
+        self.bound.append((method, connection))
         if method == "Connection.commit":
             return None  # declined: the generic path around execute
 
-        def layer(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        def layer(target: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
             self.calls.append((method, target, args, kwargs))
-            return call_next(args, kwargs)
+            return call_next(target, args, kwargs)
 
         return layer
 
@@ -268,20 +271,28 @@ def test_plugin_layers_see_every_subscribed_call(fast: Any) -> None:
     assert plugin.calls[0][1] is raw_conn
     assert plugin.calls[1][1:] == (cur.target_cursor, (ROWS,), {})
     assert plugin.calls[2][1:] == (cur.target_cursor, ("SELECT %s::int", (7,)), {"prepare": False})
-    # each chain is bound once per target: the cursor's on its first execute
-    assert plugin.bound.count(("Cursor.execute", cur.target_cursor)) == 1
-    assert plugin.bound.count(("Connection.cursor", raw_conn)) == 1
-    fast.cursor().close()
-    assert plugin.bound.count(("Connection.cursor", raw_conn)) == 1
+    # each chain is bound once per driver connection, and shared by its cursors
+    other = fast.cursor()
+    other.execute("SELECT 1")
+    other.close()
+    assert plugin.calls[-1][1] is other.target_cursor
+    assert sorted(m for m, _ in plugin.bound) == [
+        "Connection.commit",
+        "Connection.cursor",
+        "Cursor.execute",
+    ]
+    assert all(c is raw_conn for _, c in plugin.bound)
 
 
 def test_plugin_layers_are_bound_again_after_replacement(fast: Any, pg_server: Any) -> None:
     plugin = fast.plugin_service.plugins[0]
     old = fast.cursor()
     old.execute("SELECT 1")
+    old_conn = fast.target_connection
     _replace(fast, pg_server)
     new_conn = fast.target_connection
     plugin.calls.clear()
+    plugin.bound.clear()
     cur = fast.cursor()
     cur.execute("SELECT 2")
     assert cur.fetchone() == (2,)
@@ -290,6 +301,8 @@ def test_plugin_layers_are_bound_again_after_replacement(fast: Any, pg_server: A
         ("Cursor.execute", cur.target_cursor),
     ]
     assert cur.target_cursor.connection is new_conn
+    assert plugin.bound == [("Connection.cursor", new_conn), ("Cursor.execute", new_conn)]
+    assert new_conn is not old_conn
     with pytest.raises(InterfaceError, match="replaced"):
         old.execute("SELECT 1")
 
@@ -338,3 +351,90 @@ def test_psycopg_transaction_probe_answers_like_in_transaction(pg_server: Any) -
     assert both() == (False, False)
     conn.close()
     assert both() == (True, True)  # unknown once closed: never taken for idle
+
+
+class ServerOnlyRecorder(Recorder):
+    """Subscribed like the cluster plugins: server calls and fetches, ``server_calls_only``."""
+
+    subscribed_methods: ClassVar[frozenset[str]] = frozenset(
+        {"Connection.cursor", "Connection.commit", "Cursor.execute"} | FETCH_METHODS
+    )
+    server_calls_only: ClassVar[bool] = True
+
+
+@pytest.fixture
+def server_only(connect: Any) -> Any:
+    awsdb.register_plugin(ServerOnlyRecorder, code="server_only", weight=5)
+    return connect
+
+
+def test_server_calls_only_plugin_skips_local_calls_and_buffered_fetches(server_only: Any) -> None:
+    conn = server_only("server_only")
+    rec = conn.plugin_service.plugins[0]
+    assert "Connection.cursor" not in conn.plugin_service.chains  # psycopg: a local call
+    rec.calls.clear()
+    cur = conn.cursor()
+    assert rec.calls == []
+    cur.execute(ROWS)
+    for name in ("fetchone", "fetchmany", "fetchall"):  # client-side: the driver's own
+        assert getattr(cur, name).__self__ is cur.target_cursor
+    assert cur.fetchone() == EXPECTED[0]
+    assert list(cur) == EXPECTED[1:]
+    conn.commit()
+    assert rec.calls == ["Cursor.execute", "Connection.commit"]
+
+
+def test_server_calls_only_plugin_sees_fetches_of_named_cursors(server_only: Any) -> None:
+    conn = server_only("server_only,fetch_recorder")
+    rec, plain = conn.plugin_service.plugins
+    rec.calls.clear()
+    named = conn.cursor("awsdb_named")
+    assert isinstance(named.target_cursor, psycopg.ServerCursor)
+    named.execute(ROWS)
+    assert named.fetchone() == EXPECTED[0]
+    assert named.fetchmany(2) == EXPECTED[1:3]
+    assert named.fetchall() == EXPECTED[3:]
+    named.execute("SELECT g FROM generate_series(1, 2) AS g")
+    assert list(named) == [(1,), (2,)]
+    named.close()
+    fetches = ["Cursor.fetchone", "Cursor.fetchmany", "Cursor.fetchall"]
+    iteration = ["Cursor.__next__"] * 3  # the last one raised StopIteration
+    assert rec.calls == ["Cursor.execute", *fetches, "Cursor.execute", *iteration]
+    assert plain.calls[-6:] == fetches + iteration  # the plain subscriber's, inside
+    # a client-side cursor of the same connection: only the plain subscriber's chain
+    rec.calls.clear()
+    plain.calls.clear()
+    cur = conn.cursor()
+    cur.execute(ROWS)
+    assert cur.fetchall() == EXPECTED
+    assert rec.calls == ["Cursor.execute"]
+    assert plain.calls == ["Cursor.fetchall"]
+    assert type(cur) is not type(named)
+    conn.commit()
+
+
+def test_mysql_buffered_cursors_do_not_fetch_from_the_server() -> None:
+    from mysql.connector import cursor as my
+
+    from awsdb.drivers._mysql import MySQLConnectorDialect
+
+    dialect = MySQLConnectorDialect()
+    for cls in (my.MySQLCursor, my.MySQLCursorDict, my.MySQLCursorRaw, my.MySQLCursorPrepared):
+        assert dialect.fetches_from_server(cls)
+    for cls in (my.MySQLCursorBuffered, my.MySQLCursorBufferedDict, my.MySQLCursorBufferedRaw):
+        assert not dialect.fetches_from_server(cls)
+
+    class Custom(my.MySQLCursorBuffered):
+        pass
+
+    assert not dialect.fetches_from_server(Custom)
+
+
+def test_psycopg_named_cursors_fetch_from_the_server() -> None:
+    from awsdb.drivers._psycopg import PsycopgDialect
+
+    dialect = PsycopgDialect()
+    assert dialect.fetches_from_server(psycopg.ServerCursor)
+    assert not dialect.fetches_from_server(psycopg.Cursor)
+    assert not dialect.fetches_from_server(psycopg.ClientCursor)
+    assert dialect.local_methods == frozenset({"Connection.cursor"})

@@ -88,3 +88,26 @@ def test_first_statement_of_a_transaction_succeeds_over_and_commit_is_ambiguous(
         assert _server_id(conn) == "instance-3"
     finally:
         conn.close()
+
+
+def test_a_lost_connection_under_a_named_cursor_fetch_is_failed_over(cluster: PgCluster) -> None:
+    conn = _connect(cluster, plugins="initial_connection,aurora_connection_tracker,failover")
+    try:
+        named = conn.cursor("awsdb_stream")
+        named.execute("SELECT g FROM generate_series(1, 100000) AS g")
+        assert named.fetchmany(3) == [(1,), (2,), (3,)]
+        cluster.failover(target="instance-2")
+        # the named cursor lives in a transaction: its rows on the old writer are gone
+        with pytest.raises(awsdb.TransactionResolutionUnknownError):
+            named.fetchmany(3)
+        with pytest.raises(awsdb.InterfaceError, match="replaced"):
+            named.fetchall()
+        # the connection itself carries on, on the new writer
+        assert _server_id(conn) == "instance-2"
+        conn.rollback()
+        # a client-side cursor's fetches are the driver's own, never failed over
+        cur = conn.cursor()
+        cur.execute("SELECT 1")
+        assert cur.fetchall.__self__ is cur.target_cursor
+    finally:
+        conn.close()

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from awsdb._cursor import AwsWrapperCursor, cursor_class, cursor_shape
+from awsdb._pipeline import SERVER_FETCH
 from awsdb.errors import InterfaceError, NotSupportedError
 
 if TYPE_CHECKING:
@@ -22,45 +23,54 @@ def _missing(method: str, target: Any) -> NotSupportedError:
 
 
 def driver_terminal(driver: DriverDialect) -> Callable[[str], Binder]:
-    """Return ``make(method)``: the binder of the layer that performs the real driver call."""
+    """Return ``make(method)``: the binder of the layer that performs the real driver call.
+
+    A terminal takes the call's target (the driver connection or cursor) with the call, so
+    one terminal serves every driver connection and cursor.
+    """
 
     def make(method: str) -> Binder:
-        owner, _, rest = method.partition(".")
-        name, _, suffix = rest.partition(".")
-        if method == "Connection.autocommit":
-            return lambda t: lambda a, k: driver.get_autocommit(t)
-        if method == "Connection.autocommit.set":
-            return lambda t: lambda a, k: driver.set_autocommit(t, a[0])
-        if method == "Connection.read_only":
-            return lambda t: lambda a, k: driver.get_read_only(t)
-        if method == "Connection.read_only.set":
-            return lambda t: lambda a, k: driver.set_read_only(t, a[0])
-        if method == "Connection.execute":
-            return lambda t: lambda a, k: _connection_execute(t, a, k)
-        if name == "__enter__":
-            return lambda t: lambda a, k: t.__enter__() if hasattr(t, "__enter__") else t
-        if name == "__exit__":
-            return lambda t: lambda a, k: t.__exit__(*a) if hasattr(t, "__exit__") else t.close()
-        if name == "__next__":
-            return lambda t: lambda a, k: next(t)
-        if suffix == "set":
-            return lambda t: lambda a, k: setattr(t, name, a[0])
-        if owner == "Cursor" and name in {"description", "rowcount", "arraysize", "lastrowid"}:
-            return lambda t: lambda a, k: getattr(t, name, None)
-
-        def bind(target: Any) -> Bound:
-            fn = getattr(target, name, None)
-            if fn is None:
-
-                def unsupported(a: tuple[Any, ...], k: dict[str, Any]) -> Any:
-                    raise _missing(method, target)
-
-                return unsupported
-            return lambda a, k: fn(*a, **k)
-
-        return bind
+        terminal = _terminal(driver, method)
+        return lambda conn: terminal
 
     return make
+
+
+def _terminal(driver: DriverDialect, method: str) -> Bound:
+    owner, _, rest = method.partition(".")
+    name, _, suffix = rest.partition(".")
+    if method == "Cursor.execute":
+        return lambda t, a, k: t.execute(*a, **k)
+    if method == "Connection.cursor":
+        return lambda t, a, k: t.cursor(*a, **k)
+    if method == "Connection.autocommit":
+        return lambda t, a, k: driver.get_autocommit(t)
+    if method == "Connection.autocommit.set":
+        return lambda t, a, k: driver.set_autocommit(t, a[0])
+    if method == "Connection.read_only":
+        return lambda t, a, k: driver.get_read_only(t)
+    if method == "Connection.read_only.set":
+        return lambda t, a, k: driver.set_read_only(t, a[0])
+    if method == "Connection.execute":
+        return _connection_execute
+    if name == "__enter__":
+        return lambda t, a, k: t.__enter__() if hasattr(t, "__enter__") else t
+    if name == "__exit__":
+        return lambda t, a, k: t.__exit__(*a) if hasattr(t, "__exit__") else t.close()
+    if name == "__next__":
+        return lambda t, a, k: next(t)
+    if suffix == "set":
+        return lambda t, a, k: setattr(t, name, a[0])
+    if owner == "Cursor" and name in {"description", "rowcount", "arraysize", "lastrowid"}:
+        return lambda t, a, k: getattr(t, name, None)
+
+    def call(target: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        fn = getattr(target, name, None)
+        if fn is None:
+            raise _missing(method, target)
+        return fn(*args, **kwargs)
+
+    return call
 
 
 def _connection_execute(target: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -83,18 +93,46 @@ class _Cursors:
     references are pruned when the list doubles.
     """
 
-    __slots__ = ("chained", "classes", "closed", "make", "prune_at", "refs", "service", "shape")
+    __slots__ = (
+        "classes",
+        "closed",
+        "cursor_chain",
+        "execute_chain",
+        "prune_at",
+        "raw",
+        "refs",
+        "server_shape",
+        "service",
+        "shape",
+    )
 
     def __init__(self, service: PluginService) -> None:
         self.service = service
         self.shape = cursor_shape(service.chains)
-        self.chained = "Connection.cursor" in service.chains
+        # the shape of driver cursors that fetch from the server, when it has its own chains
+        self.server_shape = (
+            cursor_shape(service.chains, server=True)
+            if any(k.endswith(SERVER_FETCH) for k in service.chains)
+            else None
+        )
         self.classes: dict[type, type[AwsWrapperCursor]] = {}
         self.closed = False
-        # (args, kwargs) -> raw cursor, bound to the current driver connection on first use
-        self.make: Bound | None = None
+        # the driver connection the two chains below are bound to (None: bind on next use)
+        self.raw: Any = None
+        self.cursor_chain: Bound | None = None  # Connection.cursor, when subscribed
+        self.execute_chain: Bound | None = None  # Cursor.execute, when subscribed
         self.refs: list[weakref.ref[AwsWrapperCursor]] = []
         self.prune_at = 64
+
+    def _bind(self) -> Any:
+        service = self.service
+        raw = self.raw = service.current_connection
+        chains = service.chains
+        binder = chains.get("Connection.cursor")
+        self.cursor_chain = binder(raw) if binder is not None else None
+        binder = chains.get("Cursor.execute")
+        self.execute_chain = binder(raw) if binder is not None else None
+        return raw
 
     def open(
         self, conn: AwsWrapperConnection, args: tuple[Any, ...], kwargs: dict[str, Any]
@@ -102,29 +140,23 @@ class _Cursors:
         """A new wrapper cursor over a new driver cursor."""
         if self.closed:
             raise InterfaceError("the awsdb connection is closed")
-        make = self.make
-        if make is None:
-            make = self.make = self._bind()
-        return self.wrap(conn, make(args, kwargs))
-
-    def _bind(self) -> Bound:
-        service = self.service
-        raw = service.current_connection
-        if self.chained:
-            return service.chains["Connection.cursor"](raw)
-        fn = raw.cursor
-
-        def direct(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-            return fn(*args, **kwargs)
-
-        return direct
+        raw = self.raw
+        if raw is None:
+            raw = self._bind()
+        chain = self.cursor_chain
+        if chain is None:
+            return self.wrap(conn, raw.cursor(*args, **kwargs))
+        return self.wrap(conn, chain(raw, args, kwargs))
 
     def wrap(self, conn: AwsWrapperConnection, raw: Any) -> AwsWrapperCursor:
         """Wrap the driver cursor ``raw`` and remember it for :meth:`retire`."""
         cls = self.classes.get(type(raw))
         if cls is None:
-            cls = self.classes[type(raw)] = cursor_class(self.shape, type(raw))
+            cls = self.classes[type(raw)] = self._class_for(type(raw))
         cur = cls(conn, raw)
+        if self.raw is None:
+            self._bind()
+        cur._exec = self.execute_chain  # shared by the cursors of this driver connection
         refs = self.refs
         refs.append(weakref.ref(cur))
         if len(refs) >= self.prune_at:
@@ -133,9 +165,14 @@ class _Cursors:
             self.prune_at = max(64, 2 * len(live))
         return cur
 
+    def _class_for(self, raw_type: type) -> type[AwsWrapperCursor]:
+        if self.server_shape is not None and self.service.driver.fetches_from_server(raw_type):
+            return cursor_class(self.server_shape, raw_type, server=True)
+        return cursor_class(self.shape, raw_type)
+
     def retire(self) -> None:
         """The connection was replaced: poison the cursors handed out, bind again later."""
-        self.make = None
+        self.raw = self.cursor_chain = self.execute_chain = None
         refs, self.refs = self.refs, []
         for ref in refs:
             cursor = ref()
@@ -188,14 +225,14 @@ class AwsWrapperConnection:
 
     def _call(self, method: str, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         chain = self._chain(method)
+        raw = self._service.current_connection
         if chain is None:
-            raw = self._service.current_connection
             try:
                 fn = getattr(raw, name)
             except AttributeError:
                 raise _missing(method, raw) from None
             return fn(*args, **kwargs)
-        return chain(args, kwargs)
+        return chain(raw, args, kwargs)
 
     # --- identity ------------------------------------------------------------------------
 
@@ -262,18 +299,20 @@ class AwsWrapperConnection:
     def autocommit(self) -> bool:
         """The autocommit flag (through the ``Connection.autocommit`` chain)."""
         chain = self._chain("Connection.autocommit")
+        raw = self._service.current_connection
         if chain is None:
-            return self._service.driver.get_autocommit(self._service.current_connection)
-        return bool(chain((), {}))
+            return self._service.driver.get_autocommit(raw)
+        return bool(chain(raw, (), {}))
 
     @autocommit.setter
     def autocommit(self, value: bool) -> None:
         self._service._record_setting("autocommit", bool(value))
         chain = self._chain("Connection.autocommit.set")
+        raw = self._service.current_connection
         if chain is None:
-            self._service.driver.set_autocommit(self._service.current_connection, value)
+            self._service.driver.set_autocommit(raw, value)
         else:
-            chain((value,), {})
+            chain(raw, (value,), {})
 
     def set_autocommit(self, value: bool) -> None:
         """Set :attr:`autocommit` (AWS wrapper / psycopg name)."""
@@ -283,18 +322,20 @@ class AwsWrapperConnection:
     def read_only(self) -> bool:
         """The read-only flag (through the ``Connection.read_only`` chain)."""
         chain = self._chain("Connection.read_only")
+        raw = self._service.current_connection
         if chain is None:
-            return self._service.driver.get_read_only(self._service.current_connection)
-        return bool(chain((), {}))
+            return self._service.driver.get_read_only(raw)
+        return bool(chain(raw, (), {}))
 
     @read_only.setter
     def read_only(self, value: bool) -> None:
         self._service._record_setting("read_only", bool(value))
         chain = self._chain("Connection.read_only.set")
+        raw = self._service.current_connection
         if chain is None:
-            self._service.driver.set_read_only(self._service.current_connection, value)
+            self._service.driver.set_read_only(raw, value)
         else:
-            chain((value,), {})
+            chain(raw, (value,), {})
 
     def set_read_only(self, value: bool) -> None:
         """Set :attr:`read_only` (AWS wrapper / psycopg name)."""
@@ -331,7 +372,7 @@ class AwsWrapperConnection:
     def __enter__(self) -> AwsWrapperConnection:
         chain = self._chain("Connection.__enter__")
         if chain is not None:
-            chain((), {})
+            chain(self._service.current_connection, (), {})
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -342,7 +383,7 @@ class AwsWrapperConnection:
         try:
             chain = self._chain("Connection.__exit__")
             if chain is not None:
-                chain(exc, {})
+                chain(raw, exc, {})
             elif hasattr(raw, "__exit__"):
                 raw.__exit__(*exc)
             else:

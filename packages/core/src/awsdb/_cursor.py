@@ -16,6 +16,12 @@ cursor's own public attributes are forwarded by class-level descriptors): nothin
 class attribute and attribute look-ups use the generic path, so CPython's attribute
 specialisation applies. A plugin subscribed to ``Cursor.execute`` only
 leaves the fetch methods direct.
+
+The chains a cursor uses are those of its connection, bound once per driver connection; the
+``Cursor.execute`` chain is handed to each new cursor in a slot. Driver cursors whose
+fetches read from the server (psycopg's named cursors) get their own generated class when
+a ``server_calls_only`` plugin (failover) subscribes to fetches: there the fetch methods go
+through the chains that include it, while client-side cursors keep the driver's own.
 """
 
 from __future__ import annotations
@@ -24,7 +30,9 @@ from collections.abc import Callable, Iterator, Mapping
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NoReturn, cast
 
+from awsdb._pipeline import SERVER_FETCH, server_fetch_key
 from awsdb.errors import InterfaceError
+from awsdb.plugin import FETCH_METHODS
 
 if TYPE_CHECKING:
     from awsdb._connection import AwsWrapperConnection
@@ -81,14 +89,21 @@ class AwsWrapperCursor:
     replaced (failover, switch) every use raises :class:`~awsdb.errors.InterfaceError`.
     """
 
-    __slots__ = ("__weakref__", "_binders", "_bound", "_connection", "_exec", "_raw")
+    __slots__ = ("__weakref__", "_bound", "_connection", "_exec", "_raw")
+
+    # The subscribed cursor methods (set on the generated subclasses; ``None``: ask the
+    # connection for every method).
+    _subscribed: frozenset[str] | None = None
+    # True on the generated subclasses for driver cursors that fetch from the server: their
+    # fetch methods use the chains of the fetch calls that reach the server.
+    _server_fetch: bool = False
 
     def __init__(self, connection: AwsWrapperConnection, raw: Any) -> None:
         self._connection = connection
         self._raw = raw
-        self._binders: Mapping[str, Binder] = connection._binders
+        # chains bound to the connection's current driver connection, by method, once used
         self._bound: dict[str, Bound] | None = None
-        # the bound Cursor.execute chain, once used (generated subclasses only)
+        # the Cursor.execute chain (given by the connection, else found on first use)
         self._exec: Bound | None = None
 
     # --- identity ------------------------------------------------------------------------
@@ -115,23 +130,33 @@ class AwsWrapperCursor:
     _direct_slots: frozenset[str] = frozenset()
 
     def _chain(self, method: str) -> Bound | None:
+        subscribed = self._subscribed
+        if subscribed is not None and method not in subscribed:
+            return None
         bound = self._bound
         if bound is None:
             bound = self._bound = {}
         fn = bound.get(method)
         if fn is None:
-            binder = self._binders.get(method)
-            if binder is None:
-                return None
-            raw = self._raw
-            fn = bound[method] = _raise_stale if raw is _STALE else binder(raw)
+            if self._raw is _STALE:
+                fn = _raise_stale
+            else:
+                key = method
+                if self._server_fetch and method in FETCH_METHODS:
+                    key = server_fetch_key(method)
+                fn = self._connection._chain(key)
+                if fn is None and key != method:
+                    fn = self._connection._chain(method)
+                if fn is None:
+                    return None
+            bound[method] = fn
         return fn
 
     def _call(self, method: str, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         chain = self._chain(method)
         if chain is None:
             return getattr(self._raw, name)(*args, **kwargs)
-        return chain(args, kwargs)
+        return chain(self._raw, args, kwargs)
 
     # --- execution -----------------------------------------------------------------------
 
@@ -187,7 +212,7 @@ class AwsWrapperCursor:
         chain = self._chain("Cursor.__next__")
         if chain is None:
             return next(self._raw)
-        return chain((), {})
+        return chain(self._raw, (), {})
 
     # --- attributes ----------------------------------------------------------------------
 
@@ -197,7 +222,7 @@ class AwsWrapperCursor:
         chain = self._chain("Cursor.description")
         if chain is None:
             return self._raw.description
-        return chain((), {})
+        return chain(self._raw, (), {})
 
     @property
     def rowcount(self) -> int:
@@ -205,7 +230,7 @@ class AwsWrapperCursor:
         chain = self._chain("Cursor.rowcount")
         if chain is None:
             return int(self._raw.rowcount)
-        return int(chain((), {}))
+        return int(chain(self._raw, (), {}))
 
     @property
     def lastrowid(self) -> Any:
@@ -213,7 +238,7 @@ class AwsWrapperCursor:
         chain = self._chain("Cursor.lastrowid")
         if chain is None:
             return getattr(self._raw, "lastrowid", None)
-        return chain((), {})
+        return chain(self._raw, (), {})
 
     @property
     def arraysize(self) -> int:
@@ -221,7 +246,7 @@ class AwsWrapperCursor:
         chain = self._chain("Cursor.arraysize")
         if chain is None:
             return int(self._raw.arraysize)
-        return int(chain((), {}))
+        return int(chain(self._raw, (), {}))
 
     @arraysize.setter
     def arraysize(self, value: int) -> None:
@@ -229,7 +254,7 @@ class AwsWrapperCursor:
         if chain is None:
             self._raw.arraysize = value
         else:
-            chain((value,), {})
+            chain(self._raw, (value,), {})
 
     @property
     def closed(self) -> bool:
@@ -245,13 +270,13 @@ class AwsWrapperCursor:
     def __enter__(self) -> AwsWrapperCursor:
         chain = self._chain("Cursor.__enter__")
         if chain is not None:
-            chain((), {})
+            chain(self._raw, (), {})
         return self
 
     def __exit__(self, *exc: object) -> None:
         chain = self._chain("Cursor.__exit__")
         if chain is not None:
-            chain(exc, {})
+            chain(self._raw, exc, {})
         else:
             self.close()
 
@@ -297,9 +322,9 @@ def _execute_chained(self: AwsWrapperCursor, query: Any, params: Any = None, **k
     """Execute ``query``; returns this cursor."""
     fn = self._exec
     if fn is None:
-        # bound on first use and kept in a slot (reset when the connection is replaced)
+        # found on first use and kept in the slot (reset when the connection is replaced)
         fn = self._exec = cast("Bound", self._chain("Cursor.execute"))
-    fn((query,) if params is None else (query, params), kwargs)
+    fn(self._raw, (query,) if params is None else (query, params), kwargs)
     return self
 
 
@@ -344,7 +369,6 @@ def _init_all_direct(self: AwsWrapperCursor, connection: AwsWrapperConnection, r
     # the common shape (no plugin on fetches), written out: plain slot stores
     self._connection = connection
     self._raw = raw
-    self._binders = connection._binders
     self._bound = None
     self._exec = None
     self.fetchone = raw.fetchone  # type: ignore[method-assign]
@@ -359,7 +383,6 @@ def _init_direct(names: tuple[str, ...]) -> Callable[[AwsWrapperCursor, Any, Any
     def init(self: AwsWrapperCursor, connection: AwsWrapperConnection, raw: Any) -> None:
         self._connection = connection
         self._raw = raw
-        self._binders = connection._binders
         self._bound = None
         self._exec = None
         for name in names:
@@ -385,7 +408,7 @@ _DIRECT: dict[str, tuple[str, Any]] = {
 
 
 @lru_cache(maxsize=128)
-def _subclass(shape: frozenset[str], raw_type: type) -> type[AwsWrapperCursor]:
+def _subclass(shape: frozenset[str], raw_type: type, server: bool) -> type[AwsWrapperCursor]:
     ns: dict[str, Any] = {"__module__": __name__, "__qualname__": "AwsWrapperCursor"}
     own = set(dir(AwsWrapperCursor))
     for name in dir(raw_type):
@@ -405,21 +428,31 @@ def _subclass(shape: frozenset[str], raw_type: type) -> type[AwsWrapperCursor]:
     direct = tuple(n for n in _DIRECT_FETCH if f"Cursor.{n}" not in shape)
     ns["__slots__"] = direct
     ns["_direct_slots"] = frozenset(direct)
+    ns["_subscribed"] = shape
+    ns["_server_fetch"] = server
     ns["__init__"] = _init_direct(direct)
     ns["__doc__"] = AwsWrapperCursor.__doc__
     return cast("type[AwsWrapperCursor]", type("AwsWrapperCursor", (AwsWrapperCursor,), ns))
 
 
-def cursor_shape(chains: Mapping[str, Binder]) -> frozenset[str]:
-    """The subscribed cursor methods of a connection's compiled ``chains``."""
-    return frozenset(m for m in chains if m.startswith("Cursor."))
+def cursor_shape(chains: Mapping[str, Binder], server: bool = False) -> frozenset[str]:
+    """The subscribed cursor methods of a connection's compiled ``chains``; ``server``: for
+    driver cursors whose fetches read from the server (their fetch chains included)."""
+    names = {m for m in chains if m.startswith("Cursor.") and not m.endswith(SERVER_FETCH)}
+    if server:
+        names |= {m for m in FETCH_METHODS if server_fetch_key(m) in chains}
+    return frozenset(names)
 
 
-def cursor_class(shape: frozenset[str], raw_type: type) -> type[AwsWrapperCursor]:
+def cursor_class(
+    shape: frozenset[str], raw_type: type, server: bool = False
+) -> type[AwsWrapperCursor]:
     """The :class:`AwsWrapperCursor` subclass for a chain ``shape`` over ``raw_type``.
 
-    One class per (shape, driver cursor type), cached: the methods nobody subscribes to
-    call the driver cursor directly, and the driver cursor's public attributes the wrapper
-    does not define are forwarded by class-level descriptors.
+    One class per (shape, driver cursor type, ``server``), cached: the methods nobody
+    subscribes to call the driver cursor directly, and the driver cursor's public attributes
+    the wrapper does not define are forwarded by class-level descriptors. ``server``: the
+    driver cursor fetches from the server, and the fetch methods in ``shape`` use the chains
+    of :func:`~awsdb._pipeline.server_fetch_key`.
     """
-    return _subclass(shape, raw_type)
+    return _subclass(shape, raw_type, server)

@@ -119,7 +119,9 @@ class PluginService:
 
     @property
     def chains(self) -> Mapping[str, Binder]:
-        """The compiled chains by DB-API method (only subscribed methods have one)."""
+        """The compiled chains by DB-API method (only subscribed methods have one); fetch
+        methods may have a second chain for cursors that fetch from the server, under
+        ``awsdb._pipeline.server_fetch_key(method)``."""
         return self._chains
 
     @property
@@ -190,7 +192,7 @@ class PluginService:
         self._force_connect = compile_connect_chain(
             self._pairs, "force_connect", self._driver_connect
         )
-        self._chains = compile_method_chains(self._pairs, driver_call)
+        self._chains = compile_method_chains(self._pairs, driver_call, self._driver.local_methods)
 
     def _driver_connect(self, host: HostInfo, props: Properties, is_initial: bool) -> Any:
         return self._driver.connect(self._target, host, props)

@@ -23,6 +23,7 @@ __all__ = [
     "ALL_METHODS",
     "CONNECTION_METHODS",
     "CURSOR_METHODS",
+    "FETCH_METHODS",
     "NETWORK_BOUND_METHODS",
     "ConnectionChange",
     "HostChange",
@@ -83,6 +84,12 @@ CURSOR_METHODS: frozenset[str] = frozenset(
 
 ALL_METHODS: frozenset[str] = CONNECTION_METHODS | CURSOR_METHODS
 """All DB-API method names of the wrapper (``"*"`` in ``subscribed_methods`` means these)."""
+
+FETCH_METHODS: frozenset[str] = frozenset(
+    {"Cursor.fetchone", "Cursor.fetchmany", "Cursor.fetchall", "Cursor.__next__"}
+)
+"""The cursor's fetch methods and iteration: they read from the server only on cursors
+that stream their rows (see :attr:`Plugin.server_calls_only`)."""
 
 NETWORK_BOUND_METHODS: frozenset[str] = frozenset(
     {
@@ -151,6 +158,15 @@ class Plugin:
 
     subscribed_methods: ClassVar[frozenset[str]] = frozenset()
 
+    server_calls_only: ClassVar[bool] = False
+    """True: the plugin's layers sit only on calls that reach the server on the connection's
+    driver. A method the driver dialect lists in
+    :attr:`~awsdb.drivers.DriverDialect.local_methods` (psycopg's ``Connection.cursor``)
+    gets no layer of it, and its subscriptions to :data:`FETCH_METHODS` apply only to
+    cursors whose fetches read from the server
+    (:meth:`~awsdb.drivers.DriverDialect.fetches_from_server`: psycopg's named cursors,
+    mysql-connector's unbuffered ones); elsewhere those calls go straight to the driver."""
+
     def __init__(self, service: PluginService, props: Properties) -> None:
         self.service = service
         self.props = props
@@ -161,19 +177,20 @@ class Plugin:
     def bind_execute(
         self,
         method: str,
-        target: Any,
-        call_next: Callable[[tuple[Any, ...], dict[str, Any]], Any],
-    ) -> Callable[[tuple[Any, ...], dict[str, Any]], Any] | None:
-        """Optional fast path of the ``execute`` hook for ``method`` on ``target``.
+        connection: Any,
+        call_next: Callable[[Any, tuple[Any, ...], dict[str, Any]], Any],
+    ) -> Callable[[Any, tuple[Any, ...], dict[str, Any]], Any] | None:
+        """Optional fast path of the ``execute`` hook for ``method``.
 
-        The core calls it once per subscribed method and target (a driver cursor, or the
-        driver connection until it is replaced) when it binds the chain. It returns a layer
-        ``layer(args, kwargs)`` that must behave exactly like :meth:`execute` would for that
-        call, calling ``call_next(args, kwargs)`` (note: the tuple and the dict, not unpacked)
-        for the rest of the chain; or ``None`` (the default) to have :meth:`execute` called.
-        A layer saves the generic path's argument repacking and ``call_next`` closure: a
-        plugin on the per-statement path uses it to read per-connection state it prepared at
-        bind time instead of looking it up on every call.
+        The core calls it when it binds ``method``'s chain to a driver ``connection``: once
+        per connection (again after a failover or switch replaced it), shared by that
+        connection's cursors. It returns a layer ``layer(target, args, kwargs)`` that must
+        behave exactly like :meth:`execute` for a call of ``method`` on ``target`` (the driver
+        connection, or one of its cursors), passing the call on with
+        ``call_next(target, args, kwargs)`` (the tuple and the dict, not unpacked); or
+        ``None`` (the default) to have :meth:`execute` called. A layer saves the generic
+        path's argument repacking and its ``call_next`` closure, and can prepare
+        per-connection state once instead of looking it up on every call.
         """
         return None
 

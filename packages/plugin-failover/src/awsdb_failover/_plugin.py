@@ -18,7 +18,7 @@ from awsdb.hosts import HostInfo, HostRole
 from awsdb.monitors import MonitorLease
 from awsdb.plugin import ConnectionChange, Plugin
 from awsdb.topology import TopologyHostListProvider, TopologyMonitor, instance_pattern
-from awsdb_failover._calls import SERVER_CALLS
+from awsdb_failover._calls import SERVER_CALLS, SERVER_FETCHES
 from awsdb_failover._topology import existing_monitor
 
 __all__ = ["FailoverPlugin", "failover_mode_for"]
@@ -46,7 +46,8 @@ class FailoverPlugin(Plugin):
     """Watches server calls; on a network error (or, in ``strict_writer``, a write refused
     by a demoted writer) it fails over within ``failover_timeout_sec``."""
 
-    subscribed_methods: ClassVar[frozenset[str]] = SERVER_CALLS | {"connect"}
+    subscribed_methods: ClassVar[frozenset[str]] = SERVER_CALLS | SERVER_FETCHES | {"connect"}
+    server_calls_only: ClassVar[bool] = True
 
     def __init__(self, service: Any, props: Any) -> None:
         super().__init__(service, props)
@@ -229,25 +230,18 @@ class FailoverPlugin(Plugin):
     def bind_execute(
         self,
         method: str,
-        target: Any,
-        call_next: Callable[[tuple[Any, ...], dict[str, Any]], Any],
-    ) -> Callable[[tuple[Any, ...], dict[str, Any]], Any] | None:
-        """:meth:`execute` as one layer, with the connection's transaction probe and the
-        commit check prepared once.
-
-        The chain is bound to ``target`` while the current connection is the one it runs
-        on: a replaced connection's cursors are retired and its chains bound again.
-        """
-        conn = self.service.current_connection
-        if conn is None:
-            return None
-        probe = self.service.driver.transaction_probe(conn)
+        connection: Any,
+        call_next: Callable[[Any, tuple[Any, ...], dict[str, Any]], Any],
+    ) -> Callable[[Any, tuple[Any, ...], dict[str, Any]], Any] | None:
+        """:meth:`execute` as one layer, with ``connection``'s transaction probe and the
+        commit check prepared once (the core binds the chain again for a replacement)."""
+        probe = self.service.driver.transaction_probe(connection)
         commits = method in _COMMITS
 
-        def layer(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        def layer(target: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
             in_txn = probe() if self._enabled else False
             try:
-                return call_next(args, kwargs)
+                return call_next(target, args, kwargs)
             except Exception as exc:
                 if not self._should_fail_over(exc):
                     raise

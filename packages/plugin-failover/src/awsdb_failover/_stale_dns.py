@@ -274,16 +274,16 @@ class StaleDnsPlugin(Plugin):
     def bind_execute(
         self,
         method: str,
-        target: Any,
-        call_next: Callable[[tuple[Any, ...], dict[str, Any]], Any],
-    ) -> Callable[[tuple[Any, ...], dict[str, Any]], Any] | None:
+        connection: Any,
+        call_next: Callable[[Any, tuple[Any, ...], dict[str, Any]], Any],
+    ) -> Callable[[Any, tuple[Any, ...], dict[str, Any]], Any] | None:
         """:meth:`execute` as one layer (no argument repacking per call)."""
 
-        def layer(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        def layer(target: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
             monitor = self._monitor
             if monitor is not None and monitor.version != self._version:
                 self._refresh(monitor)
-            return call_next(args, kwargs)
+            return call_next(target, args, kwargs)
 
         return layer
 

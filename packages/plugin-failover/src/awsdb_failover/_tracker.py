@@ -74,7 +74,10 @@ def tracked_connections(services: Any) -> dict[str, int]:
 class AuroraConnectionTrackerPlugin(Plugin):
     """Tracks the connection's instance; retires the connection when that writer is demoted."""
 
+    # Not the fetches: they read the result of the statement in flight, which a demoted
+    # writer that is still up delivers whole; the connection goes at the next statement.
     subscribed_methods: ClassVar[frozenset[str]] = SERVER_CALLS | {"connect"}
+    server_calls_only: ClassVar[bool] = True
 
     def __init__(self, service: Any, props: Any) -> None:
         super().__init__(service, props)
@@ -186,17 +189,17 @@ class AuroraConnectionTrackerPlugin(Plugin):
     def bind_execute(
         self,
         method: str,
-        target: Any,
-        call_next: Callable[[tuple[Any, ...], dict[str, Any]], Any],
-    ) -> Callable[[tuple[Any, ...], dict[str, Any]], Any] | None:
+        connection: Any,
+        call_next: Callable[[Any, tuple[Any, ...], dict[str, Any]], Any],
+    ) -> Callable[[Any, tuple[Any, ...], dict[str, Any]], Any] | None:
         """:meth:`execute` as one layer (no argument repacking per call)."""
 
-        def layer(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        def layer(target: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
             if self._stale:
                 self._abort_stale()
             self._busy += 1
             try:
-                return call_next(args, kwargs)
+                return call_next(target, args, kwargs)
             finally:
                 self._busy -= 1
 

@@ -47,6 +47,11 @@ class DriverDialect:
     default_port: ClassVar[int | None] = None
     database_key: ClassVar[str] = "database"
 
+    local_methods: ClassVar[frozenset[str]] = frozenset()
+    """DB-API methods (names of :data:`awsdb.plugin.ALL_METHODS`) that never talk to the
+    server on this driver: plugins with :attr:`~awsdb.plugin.Plugin.server_calls_only`
+    are left out of their chains."""
+
     session_attributes: ClassVar[tuple[str, ...]] = ()
     """Driver connection attributes that are session settings (psycopg
     ``isolation_level``): set through the wrapper, they are carried over a switch."""
@@ -75,6 +80,11 @@ class DriverDialect:
     def in_transaction(self, conn: Any) -> bool:
         """True while a transaction is open on ``conn``."""
         raise UnsupportedOperationError(f"{self.code}: in_transaction is not supported")
+
+    def fetches_from_server(self, cursor_type: type) -> bool:
+        """True if fetching from a driver cursor of ``cursor_type`` may read from the server
+        (rows streamed rather than buffered by ``execute``). The default is ``True``."""
+        return True
 
     def transaction_probe(self, conn: Any) -> Callable[[], bool]:
         """A function of no argument answering :meth:`in_transaction` for ``conn``.

@@ -67,6 +67,12 @@ class MySQLConnectorDialect(DriverDialect):
             kwargs["host"] = address
         return kwargs
 
+    def fetches_from_server(self, cursor_type: type) -> bool:
+        """Unbuffered cursors (the connector's default) read their rows at fetch time; the
+        buffered ones (``MySQLCursorBuffered``, ``...BufferedDict``, ``...BufferedRaw`` and
+        the C extension's) hold them after ``execute``."""
+        return not any("Buffered" in k.__name__ for k in cursor_type.__mro__)
+
     def in_transaction(self, conn: Any) -> bool:
         """The connector's own flag."""
         return bool(conn.in_transaction)

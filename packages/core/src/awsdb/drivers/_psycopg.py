@@ -46,6 +46,9 @@ class PsycopgDialect(DriverDialect):
     default_port: ClassVar[int | None] = 5432
     database_key: ClassVar[str] = "dbname"
     session_attributes: ClassVar[tuple[str, ...]] = ("isolation_level", "deferrable")
+    # cursor() only checks the connection's local state (a named cursor is declared by its
+    # first execute); on a broken connection it raises "the connection is closed"
+    local_methods: ClassVar[frozenset[str]] = frozenset({"Connection.cursor"})
 
     @classmethod
     def matches(cls, target: Callable[..., Any]) -> bool:
@@ -91,6 +94,13 @@ class PsycopgDialect(DriverDialect):
         code, not ``conn.info`` (a new object and an enum conversion per call).
         """
         return bool(conn.pgconn.transaction_status != _PQTRANS_IDLE)
+
+    def fetches_from_server(self, cursor_type: type) -> bool:
+        """Server-side (named) cursors fetch from the server; client-side cursors hold the
+        whole result after ``execute``."""
+        import psycopg
+
+        return issubclass(cursor_type, psycopg.ServerCursor | psycopg.AsyncServerCursor)
 
     def transaction_probe(self, conn: Any) -> Callable[[], bool]:
         """:meth:`in_transaction` with the connection's libpq handle looked up once (it is

@@ -65,13 +65,14 @@ class SearchSettings:
 
 
 class _Probe:
-    __slots__ = ("busy_since", "conn", "host", "thread")
+    __slots__ = ("busy_since", "conn", "host", "read_topology", "thread")
 
     def __init__(self, host: HostInfo, conn: Any) -> None:
         self.host = host
         self.conn = conn
         self.busy_since: float | None = None
         self.thread: threading.Thread | None = None
+        self.read_topology = False  # an endpoint probe on a reader reads the topology once
 
 
 class WriterSearch:
@@ -336,7 +337,11 @@ class WriterSearch:
                 self.stop()
             return True
         self._head_start_over()  # the warm connection is not on the writer: ask everyone
-        if not s.topology_known():
+        # a reader behind an endpoint (stale DNS): its topology names the instances to probe,
+        # also when the monitor got a topology after this search began with the endpoint only
+        endpoint_once = s.instance(probe.host) is None and not probe.read_topology
+        if not s.topology_known() or endpoint_once:
+            probe.read_topology = True
             hosts = s.dialect.query_topology(
                 query, host_pattern=s.pattern, default_port=s.default_port
             )

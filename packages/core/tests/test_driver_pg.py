@@ -163,3 +163,18 @@ def test_aux_query_timeout_applies(pg_server: Any) -> None:
         with pytest.raises(psycopg.errors.QueryCanceled):
             D.run_aux_query(conn, "SELECT pg_sleep(5)", timeout_s=0.1)
         assert conn.execute("SELECT 1").fetchone() == (1,)
+
+
+@pytest.mark.parametrize("autocommit", [True, False])
+def test_aux_query_without_params_is_one_message_and_restores_the_mode(
+    pg_server: Any, autocommit: bool
+) -> None:
+    with pg_server.connect(autocommit=autocommit) as conn:
+        with pytest.raises(psycopg.errors.QueryCanceled):
+            D.run_aux_query(conn, "SELECT pg_catalog.pg_sleep(5)", timeout_s=0.1)
+        assert conn.autocommit is autocommit and not D.in_transaction(conn)
+        assert D.run_aux_query(conn, "SELECT 1;") == [(1,)]
+        assert D.run_aux_query(conn, "SELECT %s::int", (7,)) == [(7,)]  # bound: own path
+        assert conn.autocommit is autocommit
+        assert conn.execute("SHOW statement_timeout").fetchone() == ("0",)
+        assert D.in_transaction(conn) is (not autocommit)  # the driver's own BEGIN, as before

@@ -141,14 +141,18 @@ class PsycopgDialect(DriverDialect):
         """Run under a local ``statement_timeout``, leaving the transaction state as found.
 
         Outside a transaction the statement runs in its own transaction block that is
-        rolled back; inside one it runs in a savepoint (without the timeout, which would
-        outlive the savepoint), so a failing probe cannot abort the user's transaction.
+        rolled back (without parameters: the timeout and the statement in one simple-protocol
+        message, one round trip); inside one it runs in a savepoint (without the timeout,
+        which would outlive the savepoint), so a failing probe cannot abort the user's
+        transaction.
         """
         if self.in_transaction(conn):
             with conn.transaction(), conn.cursor() as cur:
                 cur.execute(sql, params)
                 return [tuple(r) for r in cur.fetchall()] if cur.description else []
         autocommit = conn.autocommit
+        if params is None:
+            return _aux_in_one_round_trip(conn, sql, timeout_s, autocommit)
         try:
             with conn.cursor() as cur:
                 if autocommit:
@@ -205,3 +209,30 @@ class PsycopgDialect(DriverDialect):
                 return ErrorKind.OTHER  # the application's own close(), not a host failure
             return ErrorKind.NETWORK
         return ErrorKind.OTHER
+
+
+def _aux_in_one_round_trip(
+    conn: Any, sql: str, timeout_s: float, autocommit: bool
+) -> list[tuple[Any, ...]]:
+    """The local timeout and ``sql`` as one simple-protocol message on an idle connection.
+
+    The server runs both in one implicit transaction: the timeout ends with it, an error
+    rolls it back, and the connection is idle again either way (one round trip instead of
+    BEGIN, timeout, statement, ROLLBACK). A non-autocommit connection is switched to
+    autocommit for the call (a client-side flag while idle: no round trip) so that the
+    driver does not open a transaction of its own first.
+    """
+    ms = max(1, int(timeout_s * 1000))
+    message = f"SELECT pg_catalog.set_config('statement_timeout', '{ms}', true); " + (
+        sql.strip().rstrip(";")
+    )
+    if not autocommit:
+        conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute(message)
+            cur.nextset()
+            return [tuple(r) for r in cur.fetchall()] if cur.description else []
+    finally:
+        if not autocommit and not conn.closed and not conn.broken:
+            conn.autocommit = False

@@ -95,7 +95,8 @@ def test_strict_reader_moves_the_monitor_to_a_reader(cluster: PgCluster) -> None
             conn.execute("SELECT 1")
         row = conn.execute("SELECT pg_catalog.aurora_db_instance_identifier()").fetchone()
         assert row == (report.new_writer,) and report.new_writer != old
-        assert monitor.version > version
+        # the writer is handed over first; its topology is published a round trip later
+        _eventually(lambda: monitor.version > version, "the new topology published")
         _eventually(
             lambda: _role_of_monitoring_host(monitor) is HostRole.READER,
             "monitor on a reader after the failover",

@@ -438,3 +438,26 @@ def test_psycopg_named_cursors_fetch_from_the_server() -> None:
     assert not dialect.fetches_from_server(psycopg.Cursor)
     assert not dialect.fetches_from_server(psycopg.ClientCursor)
     assert dialect.local_methods == frozenset({"Connection.cursor"})
+
+
+def test_a_cursor_asks_its_connection_for_each_method_once(connect: Any) -> None:
+    conn = connect("exec_recorder")
+    rec = conn.plugin_service.plugins[0]
+    raw = conn.target_connection.cursor()
+    cur = AwsWrapperCursor(conn, raw)  # the base class: no shape, it asks the connection
+    asked: list[str] = []
+    real = conn._chain
+
+    def counting(method: str) -> Any:
+        asked.append(method)
+        return real(method)
+
+    conn._chain = counting
+    rec.calls.clear()
+    cur.execute(ROWS)
+    assert cur.fetchone() == EXPECTED[0]
+    assert cur.fetchone() == EXPECTED[1]
+    cur.execute(ROWS)
+    assert cur.fetchall() == EXPECTED
+    assert sorted(asked) == ["Cursor.execute", "Cursor.fetchall", "Cursor.fetchone"]
+    assert rec.calls == ["Cursor.execute", "Cursor.execute"]

@@ -76,6 +76,11 @@ class _Stale:
 _STALE = _Stale()
 
 
+def _unset(target: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> NoReturn:
+    """Marks a method not looked up yet in a cursor's cache of chains (never called)."""
+    raise AssertionError("not a chain")
+
+
 def _raise_stale(*args: Any, **kwargs: Any) -> NoReturn:
     raise InterfaceError(_STALE_MESSAGE)
 
@@ -101,8 +106,9 @@ class AwsWrapperCursor:
     def __init__(self, connection: AwsWrapperConnection, raw: Any) -> None:
         self._connection = connection
         self._raw = raw
-        # chains bound to the connection's current driver connection, by method, once used
-        self._bound: dict[str, Bound] | None = None
+        # chains bound to the connection's current driver connection (None: no chain), by
+        # method, once used
+        self._bound: dict[str, Bound | None] | None = None
         # the Cursor.execute chain (given by the connection, else found on first use)
         self._exec: Bound | None = None
 
@@ -136,8 +142,8 @@ class AwsWrapperCursor:
         bound = self._bound
         if bound is None:
             bound = self._bound = {}
-        fn = bound.get(method)
-        if fn is None:
+        fn = bound.get(method, _unset)
+        if fn is _unset:
             if self._raw is _STALE:
                 fn = _raise_stale
             else:
@@ -147,9 +153,7 @@ class AwsWrapperCursor:
                 fn = self._connection._chain(key)
                 if fn is None and key != method:
                     fn = self._connection._chain(method)
-                if fn is None:
-                    return None
-            bound[method] = fn
+            bound[method] = fn  # None too: the connection's subscriptions do not change
         return fn
 
     def _call(self, method: str, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:

@@ -5,8 +5,9 @@ every round; a figure is the median over rounds of the mean per connect):
 
 - ``raw``: psycopg to the writer instance's address, no awsdb;
 - ``raw + role query``: the same plus ``pg_is_in_recovery()`` run the way the core's
-  auxiliary query runs it (``BEGIN``, a local ``statement_timeout``, the query,
-  ``ROLLBACK``: four round trips), the floor of any role check on a new connection;
+  auxiliary query runs it (a local ``statement_timeout`` and the query in one
+  simple-protocol message: one round trip), the floor of any role check on a new
+  connection;
 - ``awsdb plugins=""``: awsdb to the writer endpoint, no plugin;
 - ``stale_dns, fresh DNS``: the endpoint resolves to the writer (the common case: the
   plugin resolves two names and asks the server its role, one round trip);
@@ -69,10 +70,12 @@ def _variants(cluster: PgCluster) -> dict[str, tuple[Callable[[], None], str | N
         conn = psycopg.Connection.connect(
             host=writer.host, port=port, user="app", dbname="app", autocommit=True
         )
-        conn.execute("BEGIN")
-        conn.execute("SELECT pg_catalog.set_config('statement_timeout', '5000', true)")
-        conn.execute("SELECT pg_catalog.pg_is_in_recovery()").fetchall()
-        conn.execute("ROLLBACK")
+        cur = conn.execute(
+            "SELECT pg_catalog.set_config('statement_timeout', '5000', true); "
+            "SELECT pg_catalog.pg_is_in_recovery()"
+        )
+        cur.nextset()
+        cur.fetchall()
         conn.close()
 
     def wrapped(plugins: str) -> Callable[[], None]:

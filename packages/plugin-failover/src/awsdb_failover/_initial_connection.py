@@ -205,7 +205,9 @@ class InitialConnectionPlugin(Plugin):
             known = identify(link, self.service.aux_query(conn))  # which instance answered
         if self._verify == "none":
             return known or target
-        is_writer = link.dialect.writer_check(self.service.aux_query(conn))
+        # the is-reader query, as the AWS wrapper verifies (one cheap round trip; the
+        # monitor's writer check is for the panic search, which may meet a stale node)
+        is_writer = not link.dialect.is_reader(self.service.aux_query(conn))
         if self._verify == "writer":
             if not is_writer:
                 return None

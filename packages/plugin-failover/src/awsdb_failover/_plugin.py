@@ -361,7 +361,8 @@ class FailoverPlugin(Plugin):
         if self._mode == "reader_or_writer" or self._dialect is None:
             return True
         try:
-            is_writer = self._dialect.writer_check(self.service.aux_query(conn))
+            is_writer = not self._dialect.is_reader(self.service.aux_query(conn))  # as the
+            # AWS wrapper verifies: one cheap round trip
         except Exception:
             return False
         if self._mode == "strict_writer":

@@ -166,12 +166,15 @@ def test_abort_unblocks_a_c_extension_call(mysql_server: Any) -> None:
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     if "skip" in out:
         pytest.skip(f"mysql-connector C extension unavailable: {out['skip']}")
+    # the error number depends on where in the call the shut-down socket is noticed
+    # (2013 lost during query; -1 while reading the result): the kind is what matters
+    errno = out.pop("errno")
+    assert errno in (2013, 2006, 2055, -1), errno
     assert out == {
         "cext": True,
         "recorded": True,
         "blocked_after_abort": False,
         "kind": "NETWORK",
-        "errno": 2013,
         "closed": True,
     }
 

@@ -238,20 +238,30 @@ class HostMonitor(Monitor):
 
     # --- the calls' side (any thread) --------------------------------------------------
 
+    # Registering and removing a call take no lock while the call is in its grace period:
+    # adding to and discarding from the context set are single operations of the
+    # interpreter, and the monitor's thread only ever reads a copy of the set taken in one
+    # such operation. Only a call that returns after its grace period takes the lock, which
+    # the monitor holds while it aborts calls: such a call waits for the verdict, and once
+    # it has returned its connection is never aborted. A call that returns within its
+    # grace period cannot be aborted at all: the verdict reads the clock under the lock,
+    # after the call marked itself done, and skips calls not active by then.
+
     def start_monitoring(self, service: weakref.ref[PluginService]) -> MonitoringContext:
         """Register a call that starts now; it is watched once the grace period is over."""
         ctx = MonitoringContext(service, _monotonic() + self._grace_s)
-        with self._lock:
-            self._contexts.add(ctx)
-            wake = ctx.active_at < self._planned
-        if wake:
+        self._contexts.add(ctx)
+        if ctx.active_at < self._planned:
             self.wake()
         return ctx
 
     def stop_monitoring(self, ctx: MonitoringContext) -> None:
         """The call returned (or raised): stop watching it."""
+        ctx.done = True
+        if _monotonic() < ctx.active_at:
+            self._contexts.discard(ctx)
+            return
         with self._lock:
-            ctx.done = True
             self._contexts.discard(ctx)
 
     @property
@@ -267,7 +277,7 @@ class HostMonitor(Monitor):
         now = time.monotonic()
         connect_for: float | None = None
         with self._lock:
-            due = [c.active_at for c in self._contexts]
+            due = [c.active_at for c in tuple(self._contexts)]
             active = any(t <= now for t in due)
             if not active:
                 # Nothing registered: look again after (about) one grace period. A call
@@ -396,9 +406,9 @@ class HostMonitor(Monitor):
             self.settings.count,
         )
         self._availability.mark(self.host.url, HostAvailability.UNAVAILABLE)
-        now = time.monotonic()
         with self._lock:  # a call returning now waits: its connection is not aborted after
-            for ctx in list(self._contexts):
+            now = _monotonic()  # read after the lock: see start_monitoring
+            for ctx in tuple(self._contexts):
                 if ctx.done or ctx.aborted or ctx.active_at > now:
                     continue
                 service = ctx.service()

@@ -50,6 +50,10 @@ class EfmPlugin(Plugin):
     """
 
     subscribed_methods: ClassVar[frozenset[str]] = NETWORK_BOUND_METHODS | _CONNECT_METHODS
+    # Only the calls that wait on the server: not the fetches of cursors that hold their
+    # rows (psycopg's client-side cursors, mysql-connector's buffered ones), which never
+    # block on the network.
+    server_calls_only: ClassVar[bool] = True
 
     def __init__(self, service: PluginService, props: Properties) -> None:
         super().__init__(service, props)
@@ -168,6 +172,44 @@ class EfmPlugin(Plugin):
             raise
         finally:
             monitor.stop_monitoring(ctx)
+
+    def bind_execute(
+        self,
+        method: str,
+        connection: Any,
+        call_next: Callable[[Any, tuple[Any, ...], dict[str, Any]], Any],
+    ) -> Callable[[Any, tuple[Any, ...], dict[str, Any]], Any] | None:
+        """:meth:`execute` as one layer for the calls on ``connection``.
+
+        Disabled, the plugin adds no layer at all. Enabled, the monitor of ``connection``'s
+        instance is looked up once, at the first call (again when the lease moved to another
+        connection), and every call is registered with it directly.
+        """
+        if not self._enabled:
+            return call_next
+        service = self.service
+        service_ref = self._service_ref
+
+        def layer(target: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+            if connection is self._lease_conn:
+                monitor: HostMonitor | None = self._lease_monitor
+            else:
+                host = self._instances.get(connection) or service.current_host
+                monitor = self._monitor(host) if host is not None else None
+                self._lease_conn = connection if monitor is not None else None
+            if monitor is None:
+                return call_next(target, args, kwargs)
+            ctx = monitor.start_monitoring(service_ref)
+            try:
+                return call_next(target, args, kwargs)
+            except BaseException:
+                if ctx.aborted:
+                    service.set_availability(monitor.host, False)
+                raise
+            finally:
+                monitor.stop_monitoring(ctx)
+
+        return layer
 
     def _monitor(self, host: HostInfo) -> HostMonitor | None:
         lease, current = self._lease, self._lease_host

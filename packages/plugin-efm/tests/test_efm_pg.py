@@ -168,3 +168,53 @@ def test_monitors_bounded_by_hosts_and_settings(pg_hosts: list[FaultProxy]) -> N
     finally:
         for conn in conns:
             conn.close()
+
+
+def test_blackholed_server_side_fetch_is_aborted(pg_hosts: list[FaultProxy]) -> None:
+    # a named cursor's rows stay on the server: its fetch waits on the network and is watched
+    conn = connect_pg(pg_hosts[0], **FAST)
+    try:
+        cur = conn.cursor(name="efm_stream")
+        cur.execute("SELECT pg_sleep(30), 1")  # DECLARE: the query runs at the fetch
+        outcome = run_with_fault(cur.fetchall, pg_hosts[0].blackhole, after_s=1.6)
+        assert isinstance(outcome.error, psycopg.OperationalError)
+        assert conn.plugin_service.is_network_error(outcome.error)
+        assert host_monitor(conn).verdicts == 1
+    finally:
+        pg_hosts[0].heal()
+        conn.close()
+
+
+def test_only_calls_that_wait_on_the_server_are_registered(
+    pg_hosts: list[FaultProxy], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    conn = connect_pg(pg_hosts[0], **settings(30000, 5000, 3))
+    try:
+        conn.execute("SELECT 1").fetchall()
+        monitor = host_monitor(conn)
+        calls: list[int] = []
+        start = monitor.start_monitoring
+
+        def counting(service: Any) -> Any:
+            calls.append(1)
+            return start(service)
+
+        monkeypatch.setattr(monitor, "start_monitoring", counting)
+        cur = conn.cursor()  # psycopg opens cursors locally
+        assert calls == []
+        cur.execute("SELECT generate_series(1, 3)")
+        assert len(calls) == 1
+        assert cur.fetchone() == (1,)  # a client-side cursor holds its rows
+        assert cur.fetchall() == [(2,), (3,)]
+        assert len(calls) == 1
+        cur.close()
+        named = conn.cursor(name="efm_named")
+        named.execute("SELECT generate_series(1, 3)")
+        assert named.fetchall() == [(1,), (2,), (3,)]
+        assert len(calls) == 3  # DECLARE, then the fetch from the server
+        named.close()
+        conn.commit()
+        assert len(calls) == 4  # the cursor's close is not watched, the commit is
+        assert monitor.monitored == 0
+    finally:
+        conn.close()

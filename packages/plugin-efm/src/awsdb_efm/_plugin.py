@@ -42,11 +42,13 @@ def monitor_key(host: HostInfo, settings: EfmSettings) -> tuple[str, str, EfmSet
 class EfmPlugin(Plugin):
     """Enhanced failure monitoring for one connection.
 
-    Around every network-bound DB-API call the plugin registers the call with the monitor of
-    the connection's *current* host (read per call, so a replaced connection is followed at
-    once) and removes it when the call returns. When the monitor declares the host dead it
-    aborts the call's connection; the call then raises the driver's own network error,
-    unchanged, and the host is marked unavailable.
+    Around every DB-API call that waits on the server (statements, commits and rollbacks,
+    fetches of cursors that stream their rows; not psycopg's local ``cursor()`` nor fetches
+    of cursors that hold their rows) the plugin registers the call with the monitor of the
+    instance behind the call's connection (a replaced connection is followed at once: the
+    core binds its calls anew) and removes it when the call returns. When the monitor
+    declares the host dead it aborts the call's connection; the call then raises the
+    driver's own network error, unchanged, and the host is marked unavailable.
     """
 
     subscribed_methods: ClassVar[frozenset[str]] = NETWORK_BOUND_METHODS | _CONNECT_METHODS

@@ -1,4 +1,4 @@
-"""Paired-block timing shared by the overhead benchmarks.
+"""Paired-block timing (and a no-I/O driver cursor) shared by the overhead benchmarks.
 
 Raw driver and awsdb run in alternating blocks on the same backend (the order flips every
 pair), so a slow drift of a busy machine hits both sides alike; a figure is the median of
@@ -12,8 +12,9 @@ import gc
 import statistics
 import time
 from collections.abc import Callable
+from typing import Any
 
-__all__ = ["block", "paired"]
+__all__ = ["NullCursor", "block", "paired"]
 
 
 def block(fn: Callable[[], None], n: int) -> tuple[float, float]:
@@ -63,3 +64,22 @@ def paired(
         "cpu_ratio": statistics.median(cpu_ratios),
         "cpu_added_us": statistics.median(cpu_added),
     }
+
+
+class NullCursor:
+    """A driver cursor that does no I/O: isolates the wrapper's own cost per statement."""
+
+    def execute(self, query: Any, params: Any = None) -> NullCursor:
+        return self
+
+    def fetchall(self) -> list[tuple[int]]:
+        return [(1,)]
+
+    def fetchone(self) -> tuple[int]:
+        return (1,)
+
+    def fetchmany(self, size: int = 1) -> list[tuple[int]]:
+        return [(1,)]
+
+    def close(self) -> None:
+        return None

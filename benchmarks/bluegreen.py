@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from _paired import block, paired
+from _paired import NullCursor, block, paired
 
 import awsdb
 from awsdb_testing.fake_driver import FakeDriver
@@ -117,19 +117,6 @@ def _cursor_cycle(conn: Any) -> Callable[[], None]:
     return run
 
 
-class _NullCursor:
-    """A driver cursor that does no I/O: isolates the wrapper's own cost per statement."""
-
-    def execute(self, query: Any, params: Any = None) -> _NullCursor:
-        return self
-
-    def fetchall(self) -> list[tuple[int]]:
-        return [(1,)]
-
-    def close(self) -> None:
-        return None
-
-
 def _statement(cur: Any) -> Callable[[], None]:
     def run() -> None:
         cur.execute("SELECT 1")
@@ -171,7 +158,7 @@ def bench_overhead(bg: PgBlueGreen, pairs: int, per_block: int) -> dict[str, Any
         )
 
     # the wrapper's own cost: bg's hook on its real (idle) deployment, over a no-I/O cursor
-    null = _NullCursor()
+    null = NullCursor()
     own = _interleaved_ns(
         {
             "raw": _statement(null),

@@ -31,6 +31,8 @@ from typing import Any, ClassVar
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "packages" / "core" / "tests"))
 
+from _paired import NullCursor  # noqa: E402
+
 import awsdb  # noqa: E402
 from awsdb import hookimpl  # noqa: E402
 from awsdb.plugin import Plugin, PluginSpec  # noqa: E402
@@ -155,29 +157,13 @@ def bench_driver(
     }
 
 
-class _NullCursor:
-    """A driver cursor that does no I/O: isolates the wrapper's own cost per statement."""
-
-    def execute(self, query: Any, params: Any = None) -> _NullCursor:
-        return self
-
-    def fetchall(self) -> list[tuple[int]]:
-        return [(1,)]
-
-    def fetchone(self) -> tuple[int]:
-        return (1,)
-
-    def fetchmany(self, size: int = 1) -> list[tuple[int]]:
-        return [(1,)]
-
-
 def bench_wrapper_cost(target: Any, dsn: str, rounds: int, n: int = 20000) -> dict[str, float]:
     """Nanoseconds the wrapper adds per ``execute`` + ``fetchall`` over a no-I/O cursor."""
     from awsdb._cursor import AwsWrapperCursor
 
     bare = awsdb.connect(target, dsn, plugins="")
     three = awsdb.connect(target, dsn, plugins="bench_pass_0,bench_pass_1,bench_pass_2")
-    null = _NullCursor()
+    null = NullCursor()
     curs = {
         "raw": null,
         "awsdb_no_plugins": AwsWrapperCursor(bare, null),

@@ -48,6 +48,7 @@ from typing import Any
 
 import mysql.connector
 import psycopg
+from _paired import NullCursor
 
 import awsdb
 from awsdb_testing.mysql.cluster import MariaDBCluster
@@ -285,16 +286,6 @@ def bench_overhead(server: Server, rounds: int, per_round: int) -> dict[str, Any
     return out
 
 
-class _NullCursor:
-    """A driver cursor that does no I/O: isolates the wrapper's own cost per statement."""
-
-    def execute(self, query: Any, params: Any = None) -> _NullCursor:
-        return self
-
-    def fetchall(self) -> list[tuple[int]]:
-        return [(1,)]
-
-
 def bench_own_cost(rounds: int, n: int = 20000) -> dict[str, float]:
     """Nanoseconds awsdb adds per ``execute`` + ``fetchall`` over a no-I/O cursor, without
     plugins and with ``efm`` (two monitored calls per statement, never probed)."""
@@ -303,7 +294,7 @@ def bench_own_cost(rounds: int, n: int = 20000) -> dict[str, float]:
 
     dsn = "host=h1 port=5432 user=app"
     conns = {k: awsdb.connect(fake_driver.connect, dsn, plugins=k) for k in ("", "efm")}
-    null = _NullCursor()
+    null = NullCursor()
     curs: dict[str, Any] = {"raw": null}
     curs.update({f'plugins="{k}"': AwsWrapperCursor(c, null) for k, c in conns.items()})
 

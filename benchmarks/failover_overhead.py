@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from _paired import block, paired
+from _paired import NullCursor, block, paired
 
 import awsdb
 from awsdb_testing.pg import PgCluster, PgClusterConfig
@@ -63,28 +63,9 @@ def _open_cursor(conn: Any) -> Callable[[], None]:
     return run
 
 
-class _NullCursor:
-    """A driver cursor that does no I/O: isolates the wrapper's own cost per statement."""
-
-    def execute(self, query: Any, params: Any = None) -> _NullCursor:
-        return self
-
-    def fetchall(self) -> list[tuple[int]]:
-        return [(1,)]
-
-    def fetchone(self) -> tuple[int]:
-        return (1,)
-
-    def fetchmany(self, size: int = 1) -> list[tuple[int]]:
-        return [(1,)]
-
-    def close(self) -> None:
-        return None
-
-
 def _own_cost(wrapped: Any, n: int = 20_000, rounds: int = 15) -> float:
     """Nanoseconds the chains add per ``execute`` + ``fetchall`` over a no-I/O cursor."""
-    null = _NullCursor()
+    null = NullCursor()
     sides = {"raw": null, "awsdb": wrapped._wrap(null)}
     samples: dict[str, list[float]] = {"raw": [], "awsdb": []}
     for i in range(rounds):

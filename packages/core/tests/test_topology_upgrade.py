@@ -69,7 +69,7 @@ def test_an_accepted_connection_is_taken_once() -> None:
     got = upgrade.take()
     assert got is not None and got[1] is host and got[0].host is host
     assert upgrade.take() is None and not upgrade.busy
-    upgrade.close()
+    upgrade.close(5.0)
     assert closed == []
 
 
@@ -81,7 +81,7 @@ def test_a_refused_role_is_closed_and_a_failed_connect_leaves_nothing() -> None:
     assert upgrade.start(HostInfo("down", 5432))
     _wait_idle(upgrade)
     assert upgrade.take() is None and len(closed) == 1
-    upgrade.close()
+    upgrade.close(5.0)
 
 
 def test_close_waits_and_closes_an_untaken_result() -> None:
@@ -90,6 +90,6 @@ def test_close_waits_and_closes_an_untaken_result() -> None:
     assert upgrade.start(HostInfo("r1", 5432))
     assert upgrade.busy
     gate.set()
-    upgrade.close()
+    upgrade.close(5.0)
     assert len(closed) == 1 and closed[0].closed
     assert not upgrade.start(HostInfo("r1", 5432))  # closed for good

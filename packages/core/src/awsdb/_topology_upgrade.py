@@ -21,8 +21,6 @@ __all__ = ["MonitorUpgrade", "prefers_reader"]
 
 _log = logging.getLogger("awsdb.topology")
 
-_JOIN_S = 3.0
-
 
 def prefers_reader(priority: object) -> bool:
     """True when ``monitoring_connection_priority`` names ``strict-reader`` first."""
@@ -81,13 +79,14 @@ class MonitorUpgrade:
             result, self._result = self._result, None
         return result
 
-    def close(self) -> None:
-        """Stop accepting results, wait for a running attempt, close what is left."""
+    def close(self, timeout: float) -> None:
+        """Stop accepting results, wait up to ``timeout`` s for a running attempt (a connect
+        cannot be interrupted), close what is left."""
         with self._lock:
             self._closed = True
             thread = self._thread
         if thread is not None:
-            thread.join(_JOIN_S)
+            thread.join(timeout)
         left = self.take()
         if left is not None:
             self._close(left[0])

@@ -592,9 +592,8 @@ class TopologyMonitor(Monitor):
             changed = [(h.url, h.role) for h in old] != [(h.url, h.role) for h in hosts]
             self._hosts = list(hosts)
             last = self._verified_writer
-            if keep_verified is not None and last is not None and last.url == keep_verified.url:
-                pass  # still the writer the monitor verified
-            else:
+            kept = keep_verified is not None and last is not None and last.url == keep_verified.url
+            if not kept:  # (kept: a reader reports the writer the monitor verified)
                 self._verified_writer = verified
                 if verified is not None:
                     self._verified_at = time.monotonic()
@@ -621,14 +620,15 @@ class TopologyMonitor(Monitor):
 
     def close(self) -> None:
         """Close the monitoring connection; end the probes and join their threads."""
-        self._upgrade.close()
+        # a probe or an upgrade still inside its connect cannot be aborted: wait it out
+        wait_s = max(_JOIN_PROBES_S, self._connect_timeout_s() + 1.0)
+        self._upgrade.close(wait_s)
         self._drop()
         search, self._search = self._search, None
         if search is not None:
             search.interrupt()
             self._ended.append(search)
-        # a probe still inside its connect cannot be aborted: wait out the connect timeout
-        deadline = time.monotonic() + max(_JOIN_PROBES_S, self._connect_timeout_s() + 1.0)
+        deadline = time.monotonic() + wait_s
         for ended in self._ended:
             ended.interrupt()
         for ended in self._ended:

@@ -1,5 +1,6 @@
 """Endpoint kinds and small connection helpers shared by the plugins that place a new
-connection on the right instance (``initial_connection``, ``stale_dns``)."""
+connection on the right instance (``initial_connection``, ``stale_dns``, ``failover``'s
+connect-time failover)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from typing import Any
 
 from awsdb import rds
 from awsdb.hosts import HostInfo
+from awsdb.plugin import ConnectionChange
 
-__all__ = ["WRITER_URLS", "close_quietly", "is_writer_url", "same_region"]
+__all__ = ["WRITER_URLS", "adopt_landed", "close_quietly", "is_writer_url", "same_region"]
 
 _log = logging.getLogger("awsdb.failover")
 
@@ -35,3 +37,15 @@ def close_quietly(conn: Any) -> None:
         conn.close()
     except Exception as exc:
         _log.debug("closing a rejected connection failed: %s", type(exc).__name__)
+
+
+def adopt_landed(
+    service: Any, landed: HostInfo | None, changes: frozenset[ConnectionChange]
+) -> None:
+    """Make ``landed`` (the instance a plugin's connect hook put the initial connection on,
+    rather than the host it was asked for) the connection's host, once it is installed."""
+    if landed is None or ConnectionChange.INITIAL_CONNECTION not in changes:
+        return
+    current = service.current_host
+    if current is None or current.url != landed.url:
+        service.replace_connection(service.current_connection, landed)

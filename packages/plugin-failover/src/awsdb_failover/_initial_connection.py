@@ -28,7 +28,7 @@ from awsdb.errors import ProgrammingError
 from awsdb.hosts import HostInfo, HostRole
 from awsdb.plugin import ConnectionChange, Plugin
 from awsdb.topology import TopologyMonitor
-from awsdb_failover._endpoints import WRITER_URLS, close_quietly, same_region
+from awsdb_failover._endpoints import WRITER_URLS, adopt_landed, close_quietly, same_region
 from awsdb_failover._topology import (
     ClusterLink,
     existing_monitor,
@@ -248,12 +248,7 @@ class InitialConnectionPlugin(Plugin):
     def notify_connection_changed(self, changes: frozenset[ConnectionChange]) -> None:
         """Record the instance the initial connection landed on as the connection's host."""
         landed, self._landed = self._landed, None
-        if landed is None or ConnectionChange.INITIAL_CONNECTION not in changes:
-            return
-        service = self.service
-        current = service.current_host
-        if current is None or current.url != landed.url:
-            service.replace_connection(service.current_connection, landed)
+        adopt_landed(self.service, landed, changes)
 
     def release(self) -> None:
         """Give the topology monitor back."""

@@ -8,18 +8,17 @@ from collections.abc import Callable
 from typing import Any, ClassVar, NoReturn
 
 from awsdb import rds
-from awsdb.dialects import DatabaseDialect
 from awsdb.errors import (
     FailoverFailedError,
     FailoverSuccessError,
     TransactionResolutionUnknownError,
 )
 from awsdb.hosts import HostInfo, HostRole
-from awsdb.monitors import MonitorLease
 from awsdb.plugin import ConnectionChange, Plugin
-from awsdb.topology import TopologyHostListProvider, TopologyMonitor, instance_pattern
+from awsdb.topology import TopologyHostListProvider, TopologyMonitor
 from awsdb_failover._calls import SERVER_CALLS, SERVER_FETCHES
-from awsdb_failover._topology import existing_monitor
+from awsdb_failover._endpoints import adopt_landed
+from awsdb_failover._topology import ClusterLink, existing_monitor, join_topology
 
 __all__ = ["FailoverPlugin", "failover_mode_for"]
 
@@ -54,10 +53,9 @@ class FailoverPlugin(Plugin):
         self._enabled = bool(props.get("enable_failover"))
         self._timeout = float(props.get("failover_timeout_sec"))
         self._provider: TopologyHostListProvider | None = None
-        self._lease: MonitorLease[TopologyMonitor] | None = None
+        self._link: ClusterLink | None = None  # the cluster's monitor lease and dialect
         self._mode = "strict_writer"
         self._strategy = str(props.get("failover_reader_host_selector_strategy"))
-        self._dialect: DatabaseDialect | None = None
         self._connect_failover = bool(props.get("enable_connect_failover"))
         self._landed: HostInfo | None = None  # where a connect failover landed
 
@@ -91,12 +89,12 @@ class FailoverPlugin(Plugin):
         try:
             conn = call_next(host, props, is_initial)
         except Exception as exc:
-            if not (is_initial and self._connect_failover and self._lease is None):
+            if not (is_initial and self._connect_failover and self._link is None):
                 raise
             if not self._enabled or not self.service.is_network_error(exc):
                 raise
             return self._connect_over(host, props, exc)
-        if is_initial and self._enabled and self._lease is None:
+        if is_initial and self._enabled and self._link is None:
             try:
                 self._start_monitor(conn, host, props)
             except BaseException:
@@ -105,48 +103,15 @@ class FailoverPlugin(Plugin):
         return conn
 
     def _start_monitor(self, conn: Any, host: HostInfo, props: Any) -> None:
-        service = self.service
-        provider = self._provider
-        if provider is None:
+        if self._provider is None:
             return
-        dialect = service.detect_dialect(conn, host)
-        if not dialect.supports_topology:
-            _log.debug("dialect %s has no topology: failover is off", dialect.code)
+        link = join_topology(self.service, conn, host, props)
+        if link is None:
+            _log.debug("no topology: failover is off")
             self._enabled = False
             return
-        self._dialect = dialect
-        pattern = instance_pattern(props, host.host)
-        cluster_id = provider.cluster_id()
-        services = service.services
-
-        def make() -> TopologyMonitor:
-            return TopologyMonitor(
-                services,
-                cluster_id,
-                driver=service.driver,
-                target=service.target,
-                props=props,
-                dialect=dialect,
-                pattern=pattern,
-                # instances answer on the port of the endpoint unless the pattern says otherwise
-                default_port=host.port if host.port is not None else service.driver.default_port,
-                seed=provider.current(),
-            )
-
-        self._lease = services.monitors.acquire(("topology", cluster_id), make)
-        monitor = self._lease.monitor
-        monitor.use_props(props)
-        if not monitor.hosts:
-            # the first connection of the cluster reads the topology itself: the monitor
-            # may not be able to reach the endpoint it was seeded with a moment later
-            port = host.port if host.port is not None else service.driver.default_port
-            monitor.offer(
-                dialect.query_topology(
-                    service.aux_query(conn), host_pattern=pattern, default_port=port
-                )
-            )
-        provider.monitor = monitor
-        service.join_cluster(cluster_id)
+        self._link = link
+        self._provider.monitor = link.monitor
 
     def _connect_over(self, host: HostInfo, props: Any, cause: Exception) -> Any:
         """The initial connect to ``host`` failed: fail over to an instance of the mode."""
@@ -164,10 +129,10 @@ class FailoverPlugin(Plugin):
             raise cause  # the monitor ended since it was looked up
 
         cluster_id = monitor.cluster_id
-        self._lease = service.services.monitors.acquire(("topology", cluster_id), gone)
-        monitor = self._lease.monitor
+        lease = service.services.monitors.acquire(("topology", cluster_id), gone)
+        self._link = ClusterLink(lease, lease.monitor.dialect)
+        monitor = lease.monitor
         monitor.use_props(props)
-        self._dialect = monitor.dialect
         if self._provider is not None:
             self._provider.monitor = monitor
         service.join_cluster(cluster_id)
@@ -193,18 +158,13 @@ class FailoverPlugin(Plugin):
     def notify_connection_changed(self, changes: frozenset[ConnectionChange]) -> None:
         """Record the instance a connect failover landed on as the connection's host."""
         landed, self._landed = self._landed, None
-        if landed is None or ConnectionChange.INITIAL_CONNECTION not in changes:
-            return
-        service = self.service
-        current = service.current_host
-        if current is None or current.url != landed.url:
-            service.replace_connection(service.current_connection, landed)
+        adopt_landed(self.service, landed, changes)
 
     def release(self) -> None:
         """Give the topology monitor back."""
-        if self._lease is not None:
-            self._lease.release()
-            self._lease = None
+        if self._link is not None:
+            self._link.release()
+            self._link = None
 
     # --- the hot path ------------------------------------------------------------------
 
@@ -250,7 +210,7 @@ class FailoverPlugin(Plugin):
         return layer
 
     def _should_fail_over(self, exc: BaseException) -> bool:
-        if not self._enabled or self._lease is None:
+        if not self._enabled or self._link is None:
             return False
         service = self.service
         if service.is_network_error(exc):
@@ -263,9 +223,9 @@ class FailoverPlugin(Plugin):
 
     def _fail_over(self, cause: BaseException, ambiguous: bool) -> NoReturn:
         service = self.service
-        lease = self._lease
-        assert lease is not None
-        monitor = lease.monitor
+        link = self._link
+        assert link is not None
+        monitor = link.monitor
         old = service.current_host
         started = time.monotonic()
         deadline = started + self._timeout
@@ -358,10 +318,10 @@ class FailoverPlugin(Plugin):
 
     def _role_ok(self, conn: Any, host: HostInfo) -> bool:
         """The new connection has the role the mode asks for (asked of the server)."""
-        if self._mode == "reader_or_writer" or self._dialect is None:
+        if self._mode == "reader_or_writer" or self._link is None:
             return True
         try:
-            is_writer = not self._dialect.is_reader(self.service.aux_query(conn))  # as the
+            is_writer = not self._link.dialect.is_reader(self.service.aux_query(conn))  # as the
             # AWS wrapper verifies: one cheap round trip
         except Exception:
             return False

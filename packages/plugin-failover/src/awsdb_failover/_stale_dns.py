@@ -45,7 +45,7 @@ from awsdb.hosts import HostInfo, HostRole
 from awsdb.plugin import ConnectionChange, Plugin
 from awsdb.topology import TopologyHostListProvider, TopologyMonitor, instance_pattern
 from awsdb_failover._calls import SERVER_CALLS
-from awsdb_failover._endpoints import close_quietly, is_writer_url, same_region
+from awsdb_failover._endpoints import adopt_landed, close_quietly, is_writer_url, same_region
 from awsdb_failover._topology import (
     ClusterLink,
     cluster_id_of,
@@ -252,12 +252,7 @@ class StaleDnsPlugin(Plugin):
     def notify_connection_changed(self, changes: frozenset[ConnectionChange]) -> None:
         """Record the writer instance the initial connection landed on as its host."""
         landed, self._landed = self._landed, None
-        if landed is None or ConnectionChange.INITIAL_CONNECTION not in changes:
-            return
-        service = self.service
-        current = service.current_host
-        if current is None or current.url != landed.url:
-            service.replace_connection(service.current_connection, landed)
+        adopt_landed(self.service, landed, changes)
 
     def execute(
         self,

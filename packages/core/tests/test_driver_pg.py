@@ -126,11 +126,9 @@ def test_abort_unblocks_a_call_in_another_thread(pg_server: Any) -> None:
     t = threading.Thread(target=owner)
     t.start()
     time.sleep(0.3)
-    started = time.monotonic()
     D.abort(conn)
     t.join(10)
-    assert not t.is_alive()
-    assert time.monotonic() - started < 10
+    assert not t.is_alive()  # unblocked (a hang guard, not a timing figure)
     assert result and D.classify(result[0]) is ErrorKind.NETWORK
     conn.close()  # the owner closes; the descriptor was not closed under it
     assert conn.closed
